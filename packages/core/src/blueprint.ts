@@ -1,0 +1,113 @@
+/**
+ * The one declaration of what a secondlook deployment is made of. The SST stacks and the local
+ * cloud both provision from this module, so the two can never drift apart.
+ */
+
+/** Key prefixes inside the data bucket. Every prefix ends with "/" so rules can match on it. */
+export const Prefixes = {
+  /** Uploading an image here starts review-image. */
+  detection: "images_for_detection/",
+  /** `<label>/` folders: a valid "labels by folder" data set. */
+  labeled: "images_labeled_by_folder/",
+  /** Uploading a manifest here starts review-batch. */
+  manifests: "manifests/",
+  batchResults: "batch-results/",
+  /** A2I writes `<flow definition>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json` below this. */
+  humanLoopOutput: "a2i-output/",
+  /** One JSON record per reviewed image (`<execution name>.json`). */
+  outcomes: "outcomes/",
+  /** "None of the Above" answers, kept as negative examples outside the labeled folders. */
+  negatives: "negative_examples/",
+  /** Ground Truth manifests written for training. */
+  trainingManifests: "training-manifests/",
+  /** Custom Labels output (evaluation summaries) per model version. */
+  modelOutput: "model-output/",
+  /** Small bookkeeping objects (the retrain counter, per-image count markers). */
+  state: "state/",
+} as const;
+
+/** The label offered to reviewers that means "not one of our classes". */
+export const NONE_OF_THE_ABOVE = "None of the Above";
+
+/** Lambda functions: file under packages/functions/src/handlers and the ASL placeholder naming it. */
+export const Functions = {
+  detect: { handler: "detect", substitution: "DetectFunctionArn" },
+  startHumanLoop: { handler: "start-human-loop", substitution: "StartHumanLoopFunctionArn" },
+  onHumanLoopStatus: { handler: "on-human-loop-status", substitution: null },
+  copyToLabeledFolder: {
+    handler: "copy-to-labeled-folder",
+    substitution: "CopyToLabeledFolderFunctionArn",
+  },
+  checkRetrain: { handler: "check-retrain", substitution: "CheckRetrainFunctionArn" },
+  recordOutcome: { handler: "record-outcome", substitution: "RecordOutcomeFunctionArn" },
+} as const;
+
+export type FunctionKey = keyof typeof Functions;
+
+/** State machines: `statemachines/<file>`, all STANDARD because they wait for people or training. */
+export const StateMachines = {
+  reviewImage: { file: "review-image.asl.json", name: "review-image" },
+} as const;
+
+export type StateMachineKey = keyof typeof StateMachines;
+
+/** Placeholders that are not function ARNs. */
+export const OtherSubstitutions = {
+  trainModelStateMachineArn: "TrainModelStateMachineArn",
+} as const;
+
+/** The A2I flow definition's human loop settings (SageMaker CreateFlowDefinition). */
+export const FlowDefinition = {
+  taskTitle: "Which logo is this?",
+  taskDescription: "Pick the logo shown in the image, or None of the Above if it is none of them.",
+  taskKeywords: ["image", "classification", "logo"],
+  taskCount: 1,
+  taskTimeLimitInSeconds: 600,
+  /** Three days; a loop nobody answers by then fails with FailureCode Expired. */
+  taskAvailabilityLifetimeInSeconds: 259_200,
+  /** The worker task template, relative to the repository root. */
+  templateFile: "packages/core/templates/review-image.liquid.html",
+} as const;
+
+/**
+ * review-image waits on the human loop for at most the loop's lifetime plus a margin: A2I expires
+ * the loop first and says so through its status event; the state timeout is only the backstop.
+ */
+export const HUMAN_REVIEW_TIMEOUT_SECONDS = FlowDefinition.taskAvailabilityLifetimeInSeconds + 3_600;
+
+/** EventBridge patterns. The same objects become CDK rule patterns and local rule filters. */
+export const Rules = {
+  imageUploaded: (bucketName: string) => ({
+    source: ["aws.s3"],
+    "detail-type": ["Object Created"],
+    detail: {
+      bucket: { name: [bucketName] },
+      object: { key: [{ prefix: Prefixes.detection }] },
+    },
+  }),
+  humanLoopStatusChanged: (flowDefinitionArn: string) => ({
+    source: ["aws.sagemaker"],
+    "detail-type": ["SageMaker A2I HumanLoop Status Change"],
+    detail: { flowDefinitionArn: [flowDefinitionArn] },
+  }),
+} as const;
+
+/** Environment variable names the handlers read (values come from the stack or the local cloud). */
+export const Env = {
+  bucket: "SECONDLOOK_BUCKET",
+  settingsPath: "SECONDLOOK_SETTINGS_PATH",
+  flowDefinitionArn: "SECONDLOOK_FLOW_DEFINITION_ARN",
+  projectArn: "SECONDLOOK_PROJECT_ARN",
+  trainModelStateMachineArn: "SECONDLOOK_TRAIN_MODEL_STATE_MACHINE_ARN",
+} as const;
+
+/** SSM path under which one stage keeps its settings: `/secondlook/<stage>/<setting-name>`. */
+export const settingsPath = (stage: string) => `/secondlook/${stage}/`;
+
+/** CORS rule A2I needs on every bucket that holds input images. */
+export const A2I_CORS_RULE = {
+  allowedHeaders: [] as string[],
+  allowedMethods: ["GET"],
+  allowedOrigins: ["*"],
+  exposedHeaders: [] as string[],
+};
