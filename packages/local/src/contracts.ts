@@ -35,7 +35,10 @@ export interface LocalObjects {
   put(bucket: string, key: string, body: Buffer, contentType?: string): Promise<{ etag: string }>;
   head(bucket: string, key: string): Promise<{ size: number; etag: string; lastModified: Date } | undefined>;
   /** Streams keys in lexicographic order; never loads a whole listing. */
-  list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number; etag: string; lastModified: Date }>;
+  list(
+    bucket: string,
+    prefix: string,
+  ): AsyncIterable<{ key: string; size: number; etag: string; lastModified: Date }>;
 }
 
 /** Invokes a Lambda function by ARN or name as the Lambda service would (event + context). */
@@ -46,7 +49,11 @@ export interface LambdaInvoker {
 
 /** The engine's API surface other local services need (rules start executions). */
 export interface ExecutionStarter {
-  startExecution(input: { stateMachineArn: string; name?: string; input: string }): Promise<{ executionArn: string }>;
+  startExecution(input: {
+    stateMachineArn: string;
+    name?: string;
+    input: string;
+  }): Promise<{ executionArn: string }>;
 }
 
 export interface Clock {

@@ -50,7 +50,12 @@ export async function readJson(req: IncomingMessage, limit?: number): Promise<Re
   return parsed as Record<string, unknown>;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = "application/x-amz-json-1.0") {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = "application/x-amz-json-1.0",
+) {
   const text = body === undefined ? "" : JSON.stringify(body);
   res.writeHead(status, {
     "content-type": contentType,
@@ -61,8 +66,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, con
 }
 
 /** awsJson1_0 / awsJson1_1 error: `__type` carries the shape id, the message is lower-case `message`. */
-export function sendAwsJsonError(res: ServerResponse, error: ServiceError, namespace: string, contentType: string) {
-  sendJson(res, error.status, { __type: `${namespace}#${error.code}`, message: error.message, ...error.extra }, contentType);
+export function sendAwsJsonError(
+  res: ServerResponse,
+  error: ServiceError,
+  namespace: string,
+  contentType: string,
+) {
+  sendJson(
+    res,
+    error.status,
+    { __type: `${namespace}#${error.code}`, message: error.message, ...error.extra },
+    contentType,
+  );
 }
 
 /** restJson1 error (A2I): the name in X-Amzn-Errortype, body `{ "Message": … }`. */
