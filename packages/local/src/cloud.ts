@@ -4,7 +4,6 @@
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -127,8 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       ssm: ssm.handler,
     },
   });
-  const edgePort = (edge.address() as AddressInfo).port;
-  endpoint = `http://${host}:${edgePort}`;
+  endpoint = edge.url;
 
   const bucket = `secondlook-${stage}-data`;
   const path = settingsPath(stage);
@@ -196,8 +194,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     drain: () => rules.drain(),
     async close() {
       await portal.close();
-      await new Promise<void>((done) => edge.close(() => done()));
-      edge.closeAllConnections?.();
+      await edge.close();
       await states.close();
       await rules.close();
       await a2i.close();
