@@ -3,7 +3,7 @@
  * demo data set, trains and promotes the first model, and sends the demo images through review-image.
  */
 import { access, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import {
   CreateProjectVersionCommand,
   DescribeProjectVersionsCommand,
@@ -19,6 +19,7 @@ import { createManifestBuilder } from "@secondlook/core/manifest";
 import { Settings } from "@secondlook/core/settings";
 import { type LocalCloud, REPO_ROOT, startLocalCloud } from "../cloud";
 import { generateDemoDataset } from "../demo/dataset";
+import { createRandom, shuffled } from "../demo/prng";
 
 export const DEFAULT_PORT = 4747;
 export const DEFAULT_WEB_PORT = 4748;
@@ -81,7 +82,7 @@ async function runDemo(cloud: LocalCloud) {
   const manifest = createManifestBuilder(cloud.bucket);
   const lines: string[] = [];
   for (const image of dataset.seed) {
-    const key = `${Prefixes.labeled}${image.label}/${image.name}`;
+    const key = `${Prefixes.labeled}${image.label}/${basename(image.name)}`;
     await clients.s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: image.body }));
     const line = manifest.add(key, new Date(), true);
     if (line) lines.push(line);
