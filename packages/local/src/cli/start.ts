@@ -14,8 +14,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { ListHumanLoopsCommand, SageMakerA2IRuntimeClient } from "@aws-sdk/client-sagemaker-a2i-runtime";
 import { ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { Prefixes } from "@secondlook/core/blueprint";
-import { createManifestBuilder } from "@secondlook/core/manifest";
+import { NONE_OF_THE_ABOVE, Prefixes } from "@secondlook/core/blueprint";
+import { classificationLine, createManifestBuilder } from "@secondlook/core/manifest";
 import { Settings } from "@secondlook/core/settings";
 import { type LocalCloud, REPO_ROOT, startLocalCloud } from "../cloud";
 import { generateDemoDataset } from "../demo/dataset";
@@ -87,6 +87,20 @@ async function runDemo(cloud: LocalCloud) {
     const line = manifest.add(key, new Date(), true);
     if (line) lines.push(line);
   }
+  // "None of the Above" examples teach the local detector what is not one of ours; they live
+  // outside the labeled folders, so the labels-by-folder data set stays clean.
+  for (const image of dataset.negatives) {
+    const key = `${Prefixes.negatives}${basename(image.name)}`;
+    await clients.s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: image.body }));
+    const line = classificationLine({
+      bucket: cloud.bucket,
+      key,
+      label: NONE_OF_THE_ABOVE,
+      createdAt: new Date(),
+      humanAnnotated: true,
+    });
+    lines.push(JSON.stringify(line));
+  }
   manifest.finish();
   const manifestKey = `${Prefixes.trainingManifests}bootstrap.manifest`;
   await clients.s3.send(
@@ -115,14 +129,11 @@ async function runDemo(cloud: LocalCloud) {
   await putSetting(clients.ssm, cloud, "activeModelVersionArn", versionArn);
   say("  running and promoted as the active model.");
 
-  for (const image of dataset.inference) {
-    await clients.s3.send(
-      new PutObjectCommand({
-        Bucket: cloud.bucket,
-        Key: `${Prefixes.detection}${image.name}`,
-        Body: image.body,
-      }),
-    );
+  // Neutral names in a shuffled order: nothing in a key gives the true logo away.
+  const inference = shuffled(dataset.inference, createRandom(11));
+  for (const [index, image] of inference.entries()) {
+    const key = `${Prefixes.detection}demo-${String(index + 1).padStart(3, "0")}${extname(image.name)}`;
+    await clients.s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: image.body }));
   }
   say(`Uploaded ${dataset.inference.length} images under ${Prefixes.detection}; review-image runs for each.`);
   return { username: DEMO_REVIEWER, password };
