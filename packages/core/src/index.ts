@@ -1,0 +1,12 @@
+export * from "./answers";
+export * from "./blueprint";
+export * from "./detection";
+export * from "./errors";
+export * from "./events";
+export * from "./human-loop";
+export * from "./labeled-key";
+export * from "./outcome";
+export type * from "./ports";
+export * from "./retrain";
+export * from "./services";
+export * from "./settings";

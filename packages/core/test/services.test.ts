@@ -1,0 +1,179 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  type Clock,
+  CounterConflictError,
+  createLabelingService,
+  createReviewService,
+  HumanLoop,
+  type ObjectRef,
+  type ObjectStore,
+  Retrain,
+  type Settings,
+  type SettingsSource,
+  type TaskCallback,
+  WriteConflictError,
+} from "../src/index";
+
+const BUCKET = "data";
+
+/** An in-memory ObjectStore with real conditional-write semantics. */
+function memoryStore() {
+  const objects = new Map<string, { body: string; etag: string }>();
+  const id = (ref: ObjectRef) => `${ref.bucket}/${ref.key}`;
+  const etagOf = (body: string) => createHash("md5").update(body).digest("hex");
+  const store: ObjectStore = {
+    get: async (ref) => objects.get(id(ref)),
+    head: async (ref) => {
+      const found = objects.get(id(ref));
+      return found && { etag: found.etag, size: found.body.length };
+    },
+    put: async (ref, body) => {
+      const etag = etagOf(body);
+      objects.set(id(ref), { body, etag });
+      return { etag };
+    },
+    putIfAbsent: async (ref, body) => (objects.has(id(ref)) ? undefined : store.put(ref, body)),
+    putIfMatch: async (ref, body, etag) => {
+      if (objects.get(id(ref))?.etag !== etag) throw new WriteConflictError(`${ref.key} changed`);
+      return store.put(ref, body);
+    },
+    copy: async (from, to) => {
+      const found = objects.get(id(from));
+      if (found) objects.set(id(to), { ...found });
+    },
+  };
+  return { store, objects };
+}
+
+const clock: Clock = { now: () => new Date("2026-01-01T00:00:10.000Z") };
+const settingsOf = (change: Partial<Settings>): SettingsSource => ({
+  load: async () => ({
+    minConfidence: 70,
+    humanReviewEnabled: true,
+    humanSamplingPercent: 0,
+    autoTrainingEnabled: true,
+    minUntrainedImages: 2,
+    minF1ToDeploy: 0.8,
+    minInferenceUnits: 1,
+    trainingPollSeconds: 120,
+    deployPollSeconds: 30,
+    modelIdleStopMinutes: 0,
+    activeModelVersionArn: "",
+    labels: ["AWS", "Amazon"],
+    ...change,
+  }),
+});
+
+describe("createLabelingService().checkRetrain", () => {
+  it("recovers an execution whose counter write landed but whose marker did not", async () => {
+    // Arrange
+    const { store, objects } = memoryStore();
+    const service = createLabelingService({ store, settings: settingsOf({}), clock, bucket: BUCKET });
+    await service.checkRetrain({ executionName: "e1" });
+    const first = await service.checkRetrain({ executionName: "e2" });
+    objects.delete(`${BUCKET}/${Retrain.markerKey("e2")}`);
+
+    // Act
+    const retried = await service.checkRetrain({ executionName: "e2" });
+
+    // Assert
+    expect(first).toEqual({ due: true, trainingName: "retrain-1" });
+    expect(retried).toEqual(first);
+    expect(JSON.parse(objects.get(`${BUCKET}/${Retrain.counterKey}`)?.body ?? "")).toMatchObject({
+      generation: 1,
+      untrained: 0,
+    });
+  });
+
+  it("lets one of two concurrent counts win and makes the other retry, so both count once", async () => {
+    // Arrange
+    const { store, objects } = memoryStore();
+    const service = createLabelingService({
+      store,
+      settings: settingsOf({ minUntrainedImages: 10 }),
+      clock,
+      bucket: BUCKET,
+    });
+    await service.checkRetrain({ executionName: "e0" });
+
+    // Act
+    const results = await Promise.allSettled([
+      service.checkRetrain({ executionName: "e1" }),
+      service.checkRetrain({ executionName: "e2" }),
+    ]);
+    const lost = results.findIndex((result) => result.status === "rejected");
+    await service.checkRetrain({ executionName: lost === 0 ? "e1" : "e2" });
+
+    // Assert
+    expect(results.filter((result) => result.status === "rejected")).toHaveLength(1);
+    expect((results[lost] as PromiseRejectedResult).reason).toBeInstanceOf(CounterConflictError);
+    expect(JSON.parse(objects.get(`${BUCKET}/${Retrain.counterKey}`)?.body ?? "")).toMatchObject({
+      untrained: 3,
+    });
+  });
+});
+
+describe("createReviewService().onStatus", () => {
+  it("fails the task with the loop-state token when output.json cannot be read", async () => {
+    // Arrange
+    const { store } = memoryStore();
+    const sent: { token: string; error: string }[] = [];
+    const callback: TaskCallback = {
+      succeed: async () => true,
+      fail: async (token, error) => {
+        sent.push({ token, error });
+        return true;
+      },
+    };
+    const service = createReviewService({
+      store,
+      reviews: { start: async () => ({ humanLoopArn: "arn:loop" }) },
+      callback,
+      settings: settingsOf({}),
+      clock,
+      bucket: BUCKET,
+    });
+    const image = {
+      bucket: BUCKET,
+      key: "images_for_detection/a.png",
+      uri: `s3://${BUCKET}/images_for_detection/a.png`,
+    };
+    const detection = {
+      label: null,
+      confidence: 0,
+      modelVersionArn: null,
+      minConfidence: 70,
+      humanReviewEnabled: true,
+      sampled: false,
+      reason: "low-confidence" as const,
+    };
+    const { loopName } = await service.start({
+      taskToken: "tok",
+      executionName: "e",
+      retryCount: 0,
+      image,
+      detection,
+    });
+    await store.put({ bucket: BUCKET, key: "a2i-output/o.json" }, "{truncated");
+    const event = {
+      source: "aws.sagemaker",
+      "detail-type": "SageMaker A2I HumanLoop Status Change",
+      detail: {
+        humanLoopName: loopName,
+        humanLoopArn: `arn:aws:sagemaker:us-east-1:111122223333:human-loop/${loopName}`,
+        flowDefinitionArn: "arn:fd",
+        humanLoopStatus: "Completed",
+        humanLoopOutput: { outputS3Uri: `s3://${BUCKET}/a2i-output/o.json` },
+      },
+    };
+
+    // Act
+    const handled = await service.onStatus(event);
+
+    // Assert
+    expect(handled).toEqual({ loopName, status: "Completed", error: "InvalidOutputError", delivered: true });
+    expect(sent).toEqual([{ token: "tok", error: "InvalidOutputError" }]);
+    expect(HumanLoop.validateName(loopName)).toBe(loopName);
+  });
+});
