@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `secondlook`: the command line for the local cloud (and, with --stage, a deployed stage). */
 import { Command, InvalidArgumentError } from "commander";
+import { type ReviewerAction, runReviewers } from "./reviewers";
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_WEB_PORT, runStart } from "./start";
 
 const port = (value: string) => {
@@ -43,6 +44,33 @@ program
   .action(async (options: { port: number; webPort: number; data: string; host: string; demo: boolean }) => {
     await runStart(options);
   });
+
+program
+  .command("reviewers")
+  .description("Manage reviewer accounts of the local portal.")
+  .argument("<action>", "add | remove | reset | list", (value: string) => {
+    if (!["add", "remove", "reset", "list"].includes(value)) {
+      throw new InvalidArgumentError("choose add, remove, reset or list");
+    }
+    return value as ReviewerAction;
+  })
+  .argument("[username]", "the reviewer's user name")
+  .option(
+    "--data <dir>",
+    "data folder (env SECONDLOOK_DATA)",
+    process.env.SECONDLOOK_DATA ?? DEFAULT_DATA_DIR,
+  )
+  .option("--json", "print JSON for scripts", false)
+  .action(
+    async (
+      action: ReviewerAction,
+      username: string | undefined,
+      options: { data: string; json: boolean },
+    ) => {
+      const webPort = envPort("SECONDLOOK_WEB_PORT", DEFAULT_WEB_PORT);
+      process.stdout.write(`${await runReviewers(action, username, { ...options, webPort })}\n`);
+    },
+  );
 
 function envPort(name: string, fallback: number) {
   const value = process.env[name];
