@@ -132,6 +132,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const path = settingsPath(stage);
   const provisioned = await provision({ endpoint, stage, bucket, settingsPath: path });
 
+  // Handler logs would drown the CLI's own output; POWERTOOLS_LOG_LEVEL=INFO shows them.
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   // The handlers read their configuration from the environment, as on Lambda.
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: endpoint,
