@@ -13,23 +13,18 @@ interface ClientConfig {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** The services our workflows call directly: ASL service name → SDK package, client and error prefix. */
-const SERVICES: Record<
-  string,
-  { load: () => Promise<Record<string, unknown>>; client: string; prefix: string }
-> = {
+/** The services our workflows call directly: ASL service name → SDK package and client. */
+const SERVICES: Record<string, { load: () => Promise<Record<string, unknown>>; client: string }> = {
   rekognition: {
     load: () => import("@aws-sdk/client-rekognition"),
     client: "RekognitionClient",
-    prefix: "Rekognition",
   },
-  ssm: { load: () => import("@aws-sdk/client-ssm"), client: "SSMClient", prefix: "Ssm" },
-  s3: { load: () => import("@aws-sdk/client-s3"), client: "S3Client", prefix: "S3" },
-  sfn: { load: () => import("@aws-sdk/client-sfn"), client: "SFNClient", prefix: "Sfn" },
+  ssm: { load: () => import("@aws-sdk/client-ssm"), client: "SSMClient" },
+  s3: { load: () => import("@aws-sdk/client-s3"), client: "S3Client" },
+  sfn: { load: () => import("@aws-sdk/client-sfn"), client: "SFNClient" },
   sagemakera2iruntime: {
     load: () => import("@aws-sdk/client-sagemaker-a2i-runtime"),
     client: "SageMakerA2IRuntimeClient",
-    prefix: "SageMakerA2IRuntime",
   },
 };
 
@@ -54,18 +49,11 @@ export function createSdkIntegration(config: () => ClientConfig) {
       client = new Client({ ...config(), ...(service === "s3" ? { forcePathStyle: true } : {}) });
       clients.set(service, client);
     }
-    try {
-      const { $metadata: _metadata, ...output } = (await client.send(new Command(params))) as Record<
-        string,
-        unknown
-      >;
-      return JSON.parse(JSON.stringify(output));
-    } catch (error) {
-      // Step Functions names SDK errors `<Service>.<Exception>`, which is what Retry/Catch match on.
-      const failure = error as Error;
-      const named = new Error(failure.message);
-      named.name = `${entry.prefix}.${failure.name}`;
-      throw named;
-    }
+    // Errors keep the SDK's name; the engine adds Step Functions' `<Service>.` prefix.
+    const { $metadata: _metadata, ...output } = (await client.send(new Command(params))) as Record<
+      string,
+      unknown
+    >;
+    return JSON.parse(JSON.stringify(output));
   };
 }

@@ -1,0 +1,818 @@
+/**
+ * The local Step Functions service: state machines, executions with durable histories, task-token
+ * callbacks, and the awsJson1_0 API the SDK's SFNClient talks to.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type Clock,
+  type ExecutionStarter,
+  type LambdaInvoker,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  type ServiceHandler,
+  systemClock,
+} from "../contracts";
+import { ServiceError } from "../edge/protocol";
+import { createStatesHandler } from "./api";
+import { type Definition, parseDefinition, readValidatedDefinition } from "./definition";
+import { InvalidDefinitionError, StatesError } from "./errors";
+import { ExecutionLog, readLog, type StoredEvent, toWireEvent } from "./history";
+import { type StateMachineRecord, StateMachineRegistry, type StateMachineType } from "./registry";
+import { type ChildOutcome, Interrupted, type TokenWaiter } from "./run-types";
+import { ExecutionRun } from "./runtime";
+import { after, type Timer } from "./timers";
+import { tokenExecution } from "./tokens";
+
+export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+
+/** DescribeExecution's answer (timestamps in epoch seconds, as on the wire). */
+export interface ExecutionDescription {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: number;
+  stopDate?: number;
+  input: string;
+  inputDetails: { included: boolean };
+  output?: string;
+  outputDetails?: { included: boolean };
+  error?: string;
+  cause?: string;
+  redriveCount: number;
+  redriveStatus: "NOT_REDRIVABLE";
+  redriveStatusReason: string;
+}
+
+export interface ExecutionListItem {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: number;
+  stopDate?: number;
+  redriveCount: number;
+}
+
+/** A history event on the wire: `timestamp`, `type`, `id`, `previousEventId`, `<camelType>EventDetails`. */
+export type HistoryEvent = Record<string, unknown> & {
+  timestamp: number;
+  type: string;
+  id: number;
+  previousEventId: number;
+};
+
+export interface StateMachineDescription {
+  stateMachineArn: string;
+  name: string;
+  status: "ACTIVE";
+  definition: string;
+  roleArn: string;
+  type: StateMachineType;
+  creationDate: number;
+  loggingConfiguration: { level: "OFF"; includeExecutionData: boolean };
+  tracingConfiguration: { enabled: boolean };
+}
+
+export interface StatesEngineOptions {
+  dataDir: string;
+  invoker: LambdaInvoker;
+  sdk?: (service: string, action: string, params: unknown) => Promise<unknown>;
+  clock?: Clock;
+  /** Multiplies Wait durations, retry intervals and timeouts (e.g. 0.001 in tests); 1 = real time. */
+  timeScale?: number;
+}
+
+export interface StatesEngine extends ExecutionStarter {
+  /** The awsJson1_0 API (`X-Amz-Target: AWSStepFunctions.<Op>`). */
+  handler: ServiceHandler;
+  /** Creates a state machine, or updates the one with the same name. */
+  createStateMachine(input: {
+    name: string;
+    definition: string;
+    roleArn?: string;
+    type?: StateMachineType;
+  }): Promise<{ stateMachineArn: string }>;
+  describeStateMachine(stateMachineArn: string): Promise<StateMachineDescription>;
+  updateStateMachine(input: {
+    stateMachineArn: string;
+    definition?: string;
+    roleArn?: string;
+  }): Promise<{ updateDate: number }>;
+  /** Forgets the machine; its running executions carry their own definition and finish. */
+  deleteStateMachine(stateMachineArn: string): Promise<void>;
+  listStateMachines(input?: { maxResults?: number; nextToken?: string }): Promise<{
+    stateMachines: { stateMachineArn: string; name: string; type: StateMachineType; creationDate: number }[];
+    nextToken?: string;
+  }>;
+  startExecution(input: {
+    stateMachineArn: string;
+    name?: string;
+    input?: string;
+  }): Promise<{ executionArn: string; startDate: number }>;
+  describeExecution(executionArn: string): Promise<ExecutionDescription>;
+  listExecutions(input: {
+    stateMachineArn: string;
+    statusFilter?: ExecutionStatus;
+    maxResults?: number;
+    nextToken?: string;
+  }): Promise<{ executions: ExecutionListItem[]; nextToken?: string }>;
+  getExecutionHistory(input: {
+    executionArn: string;
+    maxResults?: number;
+    reverseOrder?: boolean;
+    nextToken?: string;
+    includeExecutionData?: boolean;
+  }): Promise<{ events: HistoryEvent[]; nextToken?: string }>;
+  stopExecution(executionArn: string, error?: string, cause?: string): Promise<{ stopDate: number }>;
+  sendTaskSuccess(token: string, output: string): Promise<void>;
+  sendTaskFailure(token: string, error?: string, cause?: string): Promise<void>;
+  sendTaskHeartbeat(token: string): Promise<void>;
+  /** Called after every history event and status change; returns the unsubscribe function. */
+  onExecutionChange(listener: (executionArn: string, status: string) => void): () => void;
+  /** Continues the RUNNING executions found on disk. */
+  resume(): Promise<void>;
+  /** Stops timers and runs without recording anything further; safe at any moment. */
+  close(): Promise<void>;
+}
+
+/** AWS's payload limit for execution input, task output and state data. */
+export const MAX_PAYLOAD_BYTES = 262_144;
+/** How often the logs of running executions are flushed to disk between acknowledgements. */
+const FLUSH_INTERVAL_MS = 1_000;
+const DEFAULT_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/secondlook-local-states`;
+const ARN_PREFIX = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:`;
+// Whitespace, brackets, wildcards and the listed punctuation (control characters are checked by code).
+const FORBIDDEN_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
+
+/** Control characters, non-characters and lone surrogates are not allowed in names. */
+function hasForbiddenCodeUnit(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (
+      code <= 0x1f ||
+      (code >= 0x7f && code <= 0x9f) ||
+      code >= 0xfffe ||
+      (code >= 0xd800 && code <= 0xdfff)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+interface ExecutionRecord {
+  arn: string;
+  name: string;
+  stateMachineArn: string;
+  stateMachineName: string;
+  definition: string;
+  roleArn: string;
+  type: StateMachineType;
+  input: string;
+  startDate: number;
+  status: ExecutionStatus;
+  stopDate?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+  file: string;
+  /** Creation order, newest highest: ListExecutions' sort and paging key. */
+  seq: number;
+  /** Loaded for running executions; read from disk on demand for closed ones. */
+  events?: StoredEvent[];
+  nextId: number;
+  log?: ExecutionLog;
+  controller?: AbortController;
+  timer?: Timer;
+  run?: ExecutionRun;
+}
+
+const TERMINAL: Record<string, ExecutionStatus> = {
+  ExecutionSucceeded: "SUCCEEDED",
+  ExecutionFailed: "FAILED",
+  ExecutionTimedOut: "TIMED_OUT",
+  ExecutionAborted: "ABORTED",
+};
+
+function isName(name: string): boolean {
+  return name.length >= 1 && name.length <= 80 && !FORBIDDEN_NAME.test(name) && !hasForbiddenCodeUnit(name);
+}
+
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
+}
+
+/** Opaque paging token carrying a position; anything else is refused with InvalidToken. */
+function encodeToken(kind: string, position: number, scope: string): string {
+  return Buffer.from(JSON.stringify({ k: kind, p: position, s: scope })).toString("base64url");
+}
+
+function decodeToken(token: string, kind: string, scope: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Record<string, unknown>;
+    if (parsed.k === kind && parsed.s === scope && typeof parsed.p === "number") return parsed.p;
+  } catch {
+    // Falls through to the InvalidToken below.
+  }
+  throw new ServiceError("InvalidToken", `Invalid pagination token: ${token}`);
+}
+
+function pageSize(maxResults: number | undefined): number {
+  if (maxResults === undefined || maxResults === 0) return 100;
+  if (!Number.isInteger(maxResults) || maxResults < 0 || maxResults > 1000) {
+    throw new ServiceError("ValidationException", "maxResults must be between 0 and 1000");
+  }
+  return maxResults;
+}
+
+function requireJson(text: string, code: string, what: string) {
+  if (Buffer.byteLength(text, "utf8") > MAX_PAYLOAD_BYTES) {
+    throw new ServiceError(
+      "ValidationException",
+      `${what} exceeds the maximum size of ${MAX_PAYLOAD_BYTES} bytes`,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ServiceError(code, `${what} is not valid JSON`);
+  }
+}
+
+/** Builds the engine over `<dataDir>/states/`; call `resume()` once the integrations are ready. */
+export async function createStatesEngine(options: StatesEngineOptions): Promise<StatesEngine> {
+  const clock = options.clock ?? systemClock;
+  const timeScale = options.timeScale ?? 1;
+  if (!(timeScale > 0)) throw new RangeError(`timeScale must be positive, got ${timeScale}`);
+  const root = join(options.dataDir, "states");
+  const executionsDir = join(root, "executions");
+  mkdirSync(executionsDir, { recursive: true });
+  const registry = new StateMachineRegistry(join(root, "state-machines.json"));
+  const executions = new Map<string, ExecutionRecord>();
+  const tokens = new Map<string, TokenWaiter>();
+  const listeners = new Set<(executionArn: string, status: string) => void>();
+  const childWaiters = new Map<string, Set<(outcome: ChildOutcome) => void>>();
+  let seq = 0;
+  let closed = false;
+
+  loadExecutions();
+
+  // Steps between acknowledgements reach the page cache at once (a killed process loses nothing);
+  // flushing running logs every second bounds what a power cut could lose without an fsync per step.
+  const flusher = setInterval(() => {
+    for (const record of executions.values()) void record.log?.sync().catch(() => {});
+  }, FLUSH_INTERVAL_MS);
+  flusher.unref();
+
+  function loadExecutions() {
+    const loaded: ExecutionRecord[] = [];
+    for (const file of readdirSync(executionsDir)) {
+      if (!file.endsWith(".jsonl")) continue;
+      const path = join(executionsDir, file);
+      const events = readLog(path);
+      const started = events[0];
+      if (started?.type !== "ExecutionStarted") continue;
+      const meta = started.meta as Record<string, string>;
+      const record: ExecutionRecord = {
+        arn: meta.executionArn as string,
+        name: meta.name as string,
+        stateMachineArn: meta.stateMachineArn as string,
+        stateMachineName: meta.stateMachineName as string,
+        definition: meta.definition as string,
+        type: meta.type as StateMachineType,
+        roleArn: String(started.details?.roleArn),
+        input: String(started.details?.input),
+        startDate: started.timestamp,
+        status: "RUNNING",
+        file: path,
+        seq: 0,
+        nextId: events.length + 1,
+      };
+      const last = events.at(-1) as StoredEvent;
+      const status = TERMINAL[last.type];
+      if (status) closeRecord(record, status, last);
+      else record.events = events;
+      loaded.push(record);
+    }
+    loaded.sort((a, b) => a.startDate - b.startDate);
+    for (const record of loaded) {
+      record.seq = ++seq;
+      executions.set(record.arn, record);
+    }
+  }
+
+  function closeRecord(record: ExecutionRecord, status: ExecutionStatus, event: StoredEvent) {
+    record.status = status;
+    record.stopDate = event.timestamp;
+    const details = event.details ?? {};
+    if (typeof details.output === "string") record.output = details.output;
+    if (typeof details.error === "string") record.error = details.error;
+    if (typeof details.cause === "string") record.cause = details.cause;
+  }
+
+  function notify(record: ExecutionRecord) {
+    for (const listener of listeners) {
+      try {
+        listener(record.arn, record.status);
+      } catch {
+        // A failing observer must not break the execution it observes.
+      }
+    }
+  }
+
+  function append(record: ExecutionRecord, partial: Omit<StoredEvent, "id">): StoredEvent {
+    if (!record.log || !record.events) throw new Interrupted("closed");
+    const event: StoredEvent = { id: record.nextId, ...partial };
+    record.log.append(event);
+    record.nextId++;
+    record.events.push(event);
+    notify(record);
+    return event;
+  }
+
+  function outcome(record: ExecutionRecord): ChildOutcome {
+    return {
+      executionArn: record.arn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: record.startDate,
+      input: record.input,
+      ...(record.stopDate === undefined ? {} : { stopDate: record.stopDate }),
+      ...(record.output === undefined ? {} : { output: record.output }),
+      ...(record.error === undefined ? {} : { error: record.error }),
+      ...(record.cause === undefined ? {} : { cause: record.cause }),
+    };
+  }
+
+  /** Writes the closing event and releases the execution's resources; the first close wins. */
+  function finish(
+    record: ExecutionRecord,
+    type: "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut",
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    if (record.status !== "RUNNING" || closed) return Promise.resolve();
+    record.timer?.clear();
+    const previousEventId = record.run?.lastTopLevelId() ?? 0;
+    const event = append(record, {
+      previousEventId,
+      timestamp: clock.now().getTime(),
+      type,
+      details,
+      scope: "",
+    });
+    closeRecord(record, TERMINAL[type] as ExecutionStatus, event);
+    for (const [token, waiter] of tokens) if (waiter.executionArn === record.arn) tokens.delete(token);
+    const log = record.log;
+    record.log = undefined;
+    record.events = undefined;
+    record.run = undefined;
+    record.controller = undefined;
+    const flushed = log?.close() ?? Promise.resolve();
+    notify(record);
+    const waiters = childWaiters.get(record.arn);
+    childWaiters.delete(record.arn);
+    for (const waiter of waiters ?? []) waiter(outcome(record));
+    return flushed;
+  }
+
+  function failureDetails(error: string, cause: string) {
+    return { ...(error ? { error } : {}), ...(cause ? { cause } : {}) };
+  }
+
+  /** Starts (or, given its recorded events, resumes) interpreting an execution. */
+  function launch(record: ExecutionRecord, recorded: StoredEvent[]) {
+    const definition = definitionOf(record.definition);
+    const controller = new AbortController();
+    record.controller = controller;
+    const run = new ExecutionRun(
+      {
+        invoker: options.invoker,
+        ...(options.sdk ? { sdk: options.sdk } : {}),
+        clock,
+        timeScale,
+        tokens,
+        startChild: (input) => engine.startExecution(input),
+        waitForChild,
+      },
+      {
+        executionArn: record.arn,
+        name: record.name,
+        stateMachineArn: record.stateMachineArn,
+        stateMachineName: record.stateMachineName,
+        roleArn: record.roleArn,
+        input: JSON.parse(record.input),
+        startDate: record.startDate,
+        definition,
+      },
+      (event) => append(record, event),
+      recorded,
+    );
+    record.run = run;
+    if (definition.TimeoutSeconds !== undefined) {
+      const deadline = record.startDate + definition.TimeoutSeconds * 1000 * timeScale;
+      record.timer = after(deadline - clock.now().getTime(), () => {
+        controller.abort(new Interrupted("timed-out"));
+        finish(record, "ExecutionTimedOut", { error: "States.Timeout", cause: "The execution timed out" });
+      });
+    }
+    run.runTopLevel(controller.signal).then(
+      (output) =>
+        finish(record, "ExecutionSucceeded", {
+          output: JSON.stringify(output ?? null),
+          outputDetails: { truncated: false },
+        }),
+      (error: unknown) => {
+        if (error instanceof Interrupted) return;
+        if (error instanceof StatesError) {
+          finish(record, "ExecutionFailed", failureDetails(error.error, error.cause));
+        } else {
+          finish(record, "ExecutionFailed", { error: "States.Runtime", cause: (error as Error).message });
+        }
+      },
+    );
+  }
+
+  function waitForChild(executionArn: string, signal: AbortSignal): Promise<ChildOutcome> {
+    return new Promise((resolve, reject) => {
+      const record = executions.get(executionArn);
+      if (!record)
+        return reject(new StatesError("States.TaskFailed", `Execution ${executionArn} does not exist`));
+      if (record.status !== "RUNNING") return resolve(outcome(record));
+      const waiters = childWaiters.get(executionArn) ?? new Set();
+      childWaiters.set(executionArn, waiters);
+      const onAbort = () => {
+        waiters.delete(done);
+        reject(signal.reason);
+      };
+      const done = (result: ChildOutcome) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      waiters.add(done);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  function machineOf(stateMachineArn: string): StateMachineRecord {
+    if (!stateMachineArn.startsWith(`${ARN_PREFIX}stateMachine:`)) {
+      throw new ServiceError("InvalidArn", `Invalid Arn: '${stateMachineArn}'`);
+    }
+    const machine = registry.get(stateMachineArn);
+    if (!machine) {
+      throw new ServiceError(
+        "StateMachineDoesNotExist",
+        `State Machine Does Not Exist: '${stateMachineArn}'`,
+      );
+    }
+    return machine;
+  }
+
+  function executionOf(executionArn: string): ExecutionRecord {
+    if (!executionArn.startsWith(`${ARN_PREFIX}execution:`)) {
+      throw new ServiceError("InvalidArn", `Invalid Arn: '${executionArn}'`);
+    }
+    const record = executions.get(executionArn);
+    if (!record)
+      throw new ServiceError("ExecutionDoesNotExist", `Execution Does Not Exist: '${executionArn}'`);
+    return record;
+  }
+
+  /** Stored definitions were validated on create/update; parse each text once. */
+  const parsedDefinitions = new Map<string, Definition>();
+  function definitionOf(text: string): Definition {
+    let definition = parsedDefinitions.get(text);
+    if (!definition) {
+      definition = readValidatedDefinition(text);
+      parsedDefinitions.set(text, definition);
+    }
+    return definition;
+  }
+
+  function validated(definition: string, type: StateMachineType) {
+    // asl-validator compiles its schemas on every call (hundreds of ms); skip texts already accepted.
+    if (registry.list().some((m) => m.definition === definition && m.type === type)) return;
+    try {
+      parseDefinition(definition, type);
+    } catch (error) {
+      if (error instanceof InvalidDefinitionError) throw new ServiceError("InvalidDefinition", error.message);
+      throw error;
+    }
+  }
+
+  function eventsOf(record: ExecutionRecord): StoredEvent[] {
+    return record.events ?? readLog(record.file);
+  }
+
+  /** Continues one RUNNING execution found on disk from its recorded history. */
+  function resumeRecord(record: ExecutionRecord) {
+    if (record.status !== "RUNNING" || record.run || closed) return;
+    const events = record.events ?? readLog(record.file);
+    record.events = events;
+    record.nextId = events.length + 1;
+    record.log = new ExecutionLog(record.file);
+    launch(record, events.slice());
+  }
+
+  /**
+   * The open task a token belongs to. A callback can arrive before `resume()` (another service
+   * replays an event at startup); its execution is then resumed first so the answer is not lost.
+   */
+  async function waiterFor(token: string): Promise<TokenWaiter> {
+    const executionArn = token.length <= 2048 ? tokenExecution(token) : undefined;
+    if (!executionArn) throw new ServiceError("InvalidToken", "Invalid Token: the task token is malformed");
+    const record = executions.get(executionArn);
+    if (!tokens.has(token) && record && !record.run) {
+      resumeRecord(record);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const waiter = tokens.get(token);
+    if (!waiter)
+      throw new ServiceError("TaskTimedOut", "Task Timed Out: the task is closed or its token expired");
+    return waiter;
+  }
+
+  /** Lets the attempt record the outcome, then makes it durable before the caller is answered. */
+  async function settled(executionArn: string) {
+    // The log is taken first: if the answer ends the execution, finish() detaches it to close it.
+    const log = executions.get(executionArn)?.log;
+    await new Promise((resolve) => setImmediate(resolve));
+    await log?.sync();
+  }
+
+  const engine: Omit<StatesEngine, "handler"> = {
+    async createStateMachine(input) {
+      if (!isName(input.name)) throw new ServiceError("InvalidName", `Invalid Name: '${input.name}'`);
+      const type = input.type ?? "STANDARD";
+      validated(input.definition, type);
+      const arn = `${ARN_PREFIX}stateMachine:${input.name}`;
+      const existing = registry.get(arn);
+      const now = clock.now().getTime();
+      await registry.put({
+        name: input.name,
+        arn,
+        definition: input.definition,
+        roleArn: input.roleArn ?? existing?.roleArn ?? DEFAULT_ROLE_ARN,
+        type,
+        creationDate: existing?.creationDate ?? now,
+        ...(existing ? { updateDate: now } : {}),
+      });
+      return { stateMachineArn: arn };
+    },
+
+    async describeStateMachine(stateMachineArn) {
+      const machine = machineOf(stateMachineArn);
+      return {
+        stateMachineArn: machine.arn,
+        name: machine.name,
+        status: "ACTIVE",
+        definition: machine.definition,
+        roleArn: machine.roleArn,
+        type: machine.type,
+        creationDate: machine.creationDate / 1000,
+        loggingConfiguration: { level: "OFF", includeExecutionData: false },
+        tracingConfiguration: { enabled: false },
+      };
+    },
+
+    async updateStateMachine(input) {
+      const machine = machineOf(input.stateMachineArn);
+      if (input.definition !== undefined) validated(input.definition, machine.type);
+      const updateDate = clock.now().getTime();
+      await registry.put({
+        ...machine,
+        ...(input.definition === undefined ? {} : { definition: input.definition }),
+        ...(input.roleArn === undefined ? {} : { roleArn: input.roleArn }),
+        updateDate,
+      });
+      return { updateDate: updateDate / 1000 };
+    },
+
+    async deleteStateMachine(stateMachineArn) {
+      machineOf(stateMachineArn);
+      await registry.delete(stateMachineArn);
+    },
+
+    async listStateMachines(input = {}) {
+      const size = pageSize(input.maxResults);
+      const start = input.nextToken ? decodeToken(input.nextToken, "machines", "") : 0;
+      const all = registry.list();
+      const page = all.slice(start, start + size);
+      return {
+        stateMachines: page.map((m) => ({
+          stateMachineArn: m.arn,
+          name: m.name,
+          type: m.type,
+          creationDate: m.creationDate / 1000,
+        })),
+        ...(start + size < all.length ? { nextToken: encodeToken("machines", start + size, "") } : {}),
+      };
+    },
+
+    async startExecution(input) {
+      if (closed)
+        throw new ServiceError("ServiceUnavailable", "The local Step Functions engine is closed", 503);
+      const machine = machineOf(input.stateMachineArn);
+      const name = input.name ?? randomUUID();
+      if (!isName(name)) throw new ServiceError("InvalidName", `Invalid Name: '${name}'`);
+      const inputText = input.input ?? "{}";
+      requireJson(inputText, "InvalidExecutionInput", "Execution input");
+      const arn = `${ARN_PREFIX}execution:${machine.name}:${name}`;
+      const existing = executions.get(arn);
+      if (existing) {
+        if (existing.status === "RUNNING" && existing.input === inputText) {
+          return { executionArn: arn, startDate: existing.startDate / 1000 };
+        }
+        throw new ServiceError("ExecutionAlreadyExists", `Execution Already Exists: '${arn}'`);
+      }
+      const file = join(
+        executionsDir,
+        `${createHash("sha256").update(arn).digest("hex").slice(0, 40)}.jsonl`,
+      );
+      const startDate = clock.now().getTime();
+      const record: ExecutionRecord = {
+        arn,
+        name,
+        stateMachineArn: machine.arn,
+        stateMachineName: machine.name,
+        definition: machine.definition,
+        roleArn: machine.roleArn,
+        type: machine.type,
+        input: inputText,
+        startDate,
+        status: "RUNNING",
+        file,
+        seq: ++seq,
+        events: [],
+        nextId: 1,
+        log: new ExecutionLog(file),
+      };
+      executions.set(arn, record);
+      append(record, {
+        previousEventId: 0,
+        timestamp: startDate,
+        type: "ExecutionStarted",
+        scope: "",
+        details: {
+          input: inputText,
+          inputDetails: { truncated: false },
+          roleArn: machine.roleArn,
+        },
+        meta: {
+          executionArn: arn,
+          name,
+          stateMachineArn: machine.arn,
+          stateMachineName: machine.name,
+          definition: machine.definition,
+          type: machine.type,
+        },
+      });
+      await record.log?.sync();
+      launch(record, record.events?.slice() ?? []);
+      return { executionArn: arn, startDate: startDate / 1000 };
+    },
+
+    async describeExecution(executionArn) {
+      const r = executionOf(executionArn);
+      return {
+        executionArn: r.arn,
+        stateMachineArn: r.stateMachineArn,
+        name: r.name,
+        status: r.status,
+        startDate: r.startDate / 1000,
+        ...(r.stopDate === undefined ? {} : { stopDate: r.stopDate / 1000 }),
+        input: r.input,
+        inputDetails: { included: true },
+        ...(r.status === "SUCCEEDED"
+          ? { output: r.output ?? "null", outputDetails: { included: true } }
+          : {}),
+        ...(r.error === undefined ? {} : { error: r.error }),
+        ...(r.cause === undefined ? {} : { cause: r.cause }),
+        redriveCount: 0,
+        redriveStatus: "NOT_REDRIVABLE",
+        redriveStatusReason: "Redrive is not supported by the local engine",
+      };
+    },
+
+    async listExecutions(input) {
+      machineOf(input.stateMachineArn);
+      const size = pageSize(input.maxResults);
+      const before = input.nextToken
+        ? decodeToken(input.nextToken, "executions", input.stateMachineArn)
+        : Number.POSITIVE_INFINITY;
+      const matching = [...executions.values()]
+        .filter(
+          (r) =>
+            r.stateMachineArn === input.stateMachineArn &&
+            r.seq < before &&
+            (input.statusFilter === undefined || r.status === input.statusFilter),
+        )
+        .sort((a, b) => b.seq - a.seq);
+      const page = matching.slice(0, size);
+      const last = page.at(-1);
+      return {
+        executions: page.map((r) => ({
+          executionArn: r.arn,
+          stateMachineArn: r.stateMachineArn,
+          name: r.name,
+          status: r.status,
+          startDate: r.startDate / 1000,
+          ...(r.stopDate === undefined ? {} : { stopDate: seconds(r.stopDate) as number }),
+          redriveCount: 0,
+        })),
+        ...(matching.length > size && last
+          ? { nextToken: encodeToken("executions", last.seq, input.stateMachineArn) }
+          : {}),
+      };
+    },
+
+    async getExecutionHistory(input) {
+      const record = executionOf(input.executionArn);
+      const size = pageSize(input.maxResults);
+      const reverse = input.reverseOrder ?? false;
+      const all = eventsOf(record);
+      const from = input.nextToken
+        ? decodeToken(input.nextToken, reverse ? "history-desc" : "history-asc", record.arn)
+        : undefined;
+      const ordered = reverse ? all.slice().reverse() : all;
+      const eligible = ordered.filter((e) => from === undefined || (reverse ? e.id <= from : e.id >= from));
+      const page = eligible.slice(0, size);
+      const following = eligible[size];
+      const includeData = input.includeExecutionData ?? true;
+      return {
+        events: page.map((event) => {
+          const wire = toWireEvent(
+            includeData || !event.details
+              ? event
+              : {
+                  ...event,
+                  details: Object.fromEntries(
+                    Object.entries(event.details).filter(([k]) => k !== "input" && k !== "output"),
+                  ),
+                },
+          );
+          return wire as HistoryEvent;
+        }),
+        ...(following
+          ? { nextToken: encodeToken(reverse ? "history-desc" : "history-asc", following.id, record.arn) }
+          : {}),
+      };
+    },
+
+    async stopExecution(executionArn, error, cause) {
+      const record = executionOf(executionArn);
+      if (record.status === "RUNNING") {
+        record.controller?.abort(new Interrupted("aborted"));
+        // The abort is on disk before the caller hears it is done.
+        await finish(record, "ExecutionAborted", failureDetails(error ?? "", cause ?? ""));
+      }
+      return { stopDate: (record.stopDate ?? clock.now().getTime()) / 1000 };
+    },
+
+    async sendTaskSuccess(token, output) {
+      const waiter = await waiterFor(token);
+      const parsed = requireJson(output, "InvalidOutput", "Task output");
+      waiter.succeed(parsed);
+      await settled(waiter.executionArn);
+    },
+
+    async sendTaskFailure(token, error, cause) {
+      const waiter = await waiterFor(token);
+      waiter.fail(error ?? "", cause ?? "");
+      await settled(waiter.executionArn);
+    },
+
+    async sendTaskHeartbeat(token) {
+      (await waiterFor(token)).heartbeat();
+    },
+
+    onExecutionChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async resume() {
+      for (const record of executions.values()) resumeRecord(record);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(flusher);
+      const logs: Promise<void>[] = [];
+      for (const record of executions.values()) {
+        record.timer?.clear();
+        record.controller?.abort(new Interrupted("closed"));
+        record.run = undefined;
+        if (record.log) logs.push(record.log.close());
+        record.log = undefined;
+      }
+      tokens.clear();
+      await Promise.all(logs);
+    },
+  };
+  return Object.assign(engine, { handler: createStatesHandler(engine) });
+}

@@ -1,0 +1,656 @@
+/**
+ * The interpreter: runs one execution's states, writing every step to its history before it takes
+ * effect, and — given a recorded history — resumes exactly where the history stops.
+ *
+ * Resuming works per scope (the top level, each Parallel branch attempt, each Map iteration): a
+ * scope's events split into state visits; a visit with a `…StateExited` event is done and yields
+ * its recorded output and next state, and the one open visit is re-run with its recorded events
+ * so nothing already recorded is written or done twice.
+ */
+import { chooseNext } from "./choice";
+import { mapLimit, settleAll } from "./concurrency";
+import type { Catcher, Definition, Machine, Retrier, State } from "./definition";
+import { errorMatches, StatesError } from "./errors";
+import type { StoredEvent } from "./history";
+import { callResource, childResult, parseResource, taskEvents } from "./integrations";
+import { applyResultPath, applyTemplate, type ContextObject, readPath, selectPath } from "./paths";
+import { Interrupted, type RunServices } from "./run-types";
+import { after, sleep, type Timer } from "./timers";
+import { newTaskToken } from "./tokens";
+
+/** The identity of the execution a run belongs to. */
+export interface RunIdentity {
+  executionArn: string;
+  name: string;
+  stateMachineArn: string;
+  stateMachineName: string;
+  roleArn: string;
+  input: unknown;
+  startDate: number;
+  definition: Definition;
+}
+
+/** Where events go: the engine writes them to the log, memory and listeners. */
+export type Emit = (event: Omit<StoredEvent, "id">) => StoredEvent;
+
+/** Largest history a STANDARD execution may have (AWS quota). */
+export const MAX_HISTORY_EVENTS = 25_000;
+
+interface Thread {
+  scope: string;
+  lastId: number;
+  signal: AbortSignal;
+}
+
+/** One attempt of a Task/Parallel/Map: whether it began (wrote its first event) and how it records a failure. */
+interface Attempt {
+  began: boolean;
+  recordFailure(error: StatesError, meta: Record<string, unknown>): void;
+}
+
+/** IntervalSeconds × BackoffRate^n, capped by MaxDelaySeconds, with optional FULL jitter. */
+function retryDelay(retrier: Retrier, retriesSoFar: number): number {
+  let delay = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** retriesSoFar;
+  if (retrier.MaxDelaySeconds !== undefined) delay = Math.min(delay, retrier.MaxDelaySeconds);
+  return retrier.JitterStrategy === "FULL" ? delay * Math.random() : delay;
+}
+
+interface Step {
+  output: unknown;
+  next?: string;
+}
+
+const json = (value: unknown) => JSON.stringify(value ?? null);
+const dataDetails = { truncated: false };
+
+/** Splits a scope's events into state visits, each starting at a `…StateEntered` event. */
+function visitsOf(events: StoredEvent[]): StoredEvent[][] {
+  const visits: StoredEvent[][] = [];
+  for (const event of events) {
+    if (event.type.endsWith("StateEntered")) visits.push([event]);
+    else visits.at(-1)?.push(event);
+  }
+  return visits;
+}
+
+/** Splits a visit's events after the entry into attempts, each starting at a marker event. */
+function attemptsOf(events: StoredEvent[], markers: readonly string[]): StoredEvent[][] {
+  const attempts: StoredEvent[][] = [];
+  for (const event of events) {
+    if (markers.includes(event.type)) attempts.push([event]);
+    else attempts.at(-1)?.push(event);
+  }
+  return attempts;
+}
+
+const TASK_MARKERS = ["TaskScheduled", "LambdaFunctionScheduled"] as const;
+const FAILURE_TYPES = new Set([
+  "TaskFailed",
+  "TaskTimedOut",
+  "LambdaFunctionFailed",
+  "LambdaFunctionTimedOut",
+  "ParallelStateFailed",
+  "MapStateFailed",
+]);
+
+/** One execution being interpreted. */
+export class ExecutionRun {
+  private readonly replay = new Map<string, StoredEvent[]>();
+  private transitions = 0;
+  private eventCount: number;
+  private topLast = 0;
+
+  constructor(
+    private readonly services: RunServices,
+    private readonly identity: RunIdentity,
+    private readonly emitEvent: Emit,
+    recorded: StoredEvent[],
+  ) {
+    for (const event of recorded) {
+      const list = this.replay.get(event.scope) ?? [];
+      list.push(event);
+      this.replay.set(event.scope, list);
+    }
+    this.eventCount = recorded.length;
+  }
+
+  /** Runs (or resumes) the top-level states; resolves with the output or rejects with the failure. */
+  runTopLevel(signal: AbortSignal): Promise<unknown> {
+    // AWS links the first state's entry to event 0, not to ExecutionStarted.
+    const recorded = (this.replay.get("") ?? []).filter((e) => e.type !== "ExecutionStarted");
+    this.topLast = recorded.at(-1)?.id ?? 0;
+    this.replay.set("", recorded);
+    return this.runStates({ scope: "", lastId: 0, signal }, this.identity.definition, this.identity.input);
+  }
+
+  /** The id of the last event the top-level scope wrote (what the closing event links to). */
+  lastTopLevelId(): number {
+    return this.topLast;
+  }
+
+  private emit(
+    thread: Thread,
+    type: string,
+    details?: Record<string, unknown>,
+    meta?: Record<string, unknown>,
+  ) {
+    if (thread.signal.aborted) throw thread.signal.reason;
+    if (this.eventCount >= MAX_HISTORY_EVENTS - 1) {
+      throw new StatesError(
+        "States.Runtime",
+        `The execution reached the limit of ${MAX_HISTORY_EVENTS} history events`,
+      );
+    }
+    const event = this.emitEvent({
+      previousEventId: thread.lastId,
+      timestamp: this.services.clock.now().getTime(),
+      type,
+      scope: thread.scope,
+      ...(details ? { details } : {}),
+      ...(meta ? { meta } : {}),
+    });
+    this.eventCount++;
+    thread.lastId = event.id;
+    if (thread.scope === "") this.topLast = event.id;
+    return event;
+  }
+
+  private scaled(seconds: number): number {
+    return seconds * 1000 * this.services.timeScale;
+  }
+
+  private context(stateName: string, enteredAt: number, retryCount: number): ContextObject {
+    const id = this.identity;
+    return {
+      Execution: {
+        Id: id.executionArn,
+        Input: id.input,
+        Name: id.name,
+        RoleArn: id.roleArn,
+        StartTime: new Date(id.startDate).toISOString(),
+      },
+      State: { EnteredTime: new Date(enteredAt).toISOString(), Name: stateName, RetryCount: retryCount },
+      StateMachine: { Id: id.stateMachineArn, Name: id.stateMachineName },
+    };
+  }
+
+  private async runStates(thread: Thread, machine: Machine, input: unknown): Promise<unknown> {
+    const recorded = this.replay.get(thread.scope) ?? [];
+    this.replay.delete(thread.scope);
+    const lastRecorded = recorded.at(-1);
+    if (lastRecorded) thread.lastId = lastRecorded.id;
+    const visits = visitsOf(recorded);
+    let name = machine.StartAt;
+    let data = input;
+    for (;;) {
+      const state = machine.States[name];
+      if (!state) throw new StatesError("States.Runtime", `State ${name} does not exist`);
+      const visit = visits.shift();
+      const exited = visit?.find((e) => e.type.endsWith("StateExited"));
+      const step = exited
+        ? {
+            output: JSON.parse(String(exited.details?.output)) as unknown,
+            next: exited.meta?.next as string | undefined,
+          }
+        : await this.runState(thread, name, state, data, visit);
+      if (step.next === undefined) return step.output;
+      // A tight Pass/Choice loop never awaits real I/O; yield now and then so the API stays responsive.
+      if (++this.transitions % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      name = step.next;
+      data = step.output;
+    }
+  }
+
+  private async runState(
+    thread: Thread,
+    name: string,
+    state: State,
+    input: unknown,
+    visit: StoredEvent[] | undefined,
+  ): Promise<Step> {
+    const entered =
+      visit?.[0] ??
+      this.emit(thread, `${state.Type}StateEntered`, { name, input: json(input), inputDetails: dataDetails });
+    const recorded = visit?.slice(1) ?? [];
+    let step: Step;
+    try {
+      step = await this.execute(thread, name, state, input, entered.timestamp, recorded);
+    } catch (error) {
+      if (!(error instanceof StatesError)) throw error;
+      const catcher = (state.Catch ?? []).find((c: Catcher) => errorMatches(c.ErrorEquals, error.error));
+      if (!catcher) throw error;
+      const output = applyResultPath(input, catcher.ResultPath, { Error: error.error, Cause: error.cause });
+      step = { output, next: catcher.Next };
+    }
+    const next = step.next ?? (state.End ? undefined : state.Next);
+    this.emit(
+      thread,
+      `${state.Type}StateExited`,
+      { name, output: json(step.output), outputDetails: dataDetails },
+      next === undefined ? undefined : { next },
+    );
+    return { output: step.output, next };
+  }
+
+  private async execute(
+    thread: Thread,
+    name: string,
+    state: State,
+    input: unknown,
+    enteredAt: number,
+    recorded: StoredEvent[],
+  ): Promise<Step> {
+    switch (state.Type) {
+      case "Pass": {
+        let effective = selectPath(input, state.InputPath);
+        if (state.Parameters !== undefined) {
+          effective = applyTemplate(state.Parameters, effective, this.context(name, enteredAt, 0));
+        }
+        const result = "Result" in state ? state.Result : effective;
+        return { output: selectPath(applyResultPath(input, state.ResultPath, result), state.OutputPath) };
+      }
+      case "Choice": {
+        const effective = selectPath(input, state.InputPath);
+        const next = chooseNext((state.Choices ?? []) as Record<string, unknown>[], state.Default, effective);
+        return { output: selectPath(effective, state.OutputPath), next };
+      }
+      case "Succeed":
+        return { output: selectPath(selectPath(input, state.InputPath), state.OutputPath) };
+      case "Fail":
+        throw this.failure(state, input);
+      case "Wait":
+        return this.wait(thread, state, input, enteredAt);
+      case "Task":
+      case "Parallel":
+      case "Map":
+        return this.withRetries(thread, name, state, input, enteredAt, recorded);
+    }
+    throw new StatesError("States.Runtime", `Unknown state type ${(state as State).Type}`);
+  }
+
+  private failure(state: State, input: unknown): StatesError {
+    const read = (path: string | undefined) => {
+      if (path === undefined) return undefined;
+      const value = applyTemplate({ "v.$": path }, input) as { v: unknown };
+      return typeof value.v === "string" ? value.v : JSON.stringify(value.v);
+    };
+    return new StatesError(
+      state.Error ?? read(state.ErrorPath) ?? "",
+      state.Cause ?? read(state.CausePath) ?? "",
+    );
+  }
+
+  private async wait(thread: Thread, state: State, input: unknown, enteredAt: number): Promise<Step> {
+    const effective = selectPath(input, state.InputPath);
+    let until: number;
+    if (state.Seconds !== undefined || state.SecondsPath !== undefined) {
+      const seconds = state.Seconds ?? readPath(effective, state.SecondsPath as string);
+      if (typeof seconds !== "number" || seconds < 0) {
+        throw new StatesError(
+          "States.Runtime",
+          `Wait seconds must be a non-negative number, got ${json(seconds)}`,
+        );
+      }
+      until = enteredAt + this.scaled(seconds);
+    } else {
+      const stamp = state.Timestamp ?? readPath(effective, state.TimestampPath as string);
+      const target = typeof stamp === "string" ? Date.parse(stamp) : Number.NaN;
+      if (Number.isNaN(target))
+        throw new StatesError("States.Runtime", `Wait timestamp is invalid: ${json(stamp)}`);
+      until = enteredAt + Math.max(0, target - enteredAt) * this.services.timeScale;
+    }
+    await sleep(until - this.services.clock.now().getTime(), thread.signal);
+    return { output: selectPath(effective, state.OutputPath) };
+  }
+
+  /** Runs attempts of a Task/Parallel/Map with its Retry rules; resumes from recorded attempts. */
+  private async withRetries(
+    thread: Thread,
+    name: string,
+    state: State,
+    input: unknown,
+    enteredAt: number,
+    recorded: StoredEvent[],
+  ): Promise<Step> {
+    const retriers: Retrier[] = state.Retry ?? [];
+    const counts = retriers.map(() => 0);
+    let retryCount = 0;
+    const markers = state.Type === "Task" ? TASK_MARKERS : [`${state.Type}StateStarted`];
+    const attempts = attemptsOf(recorded, markers);
+    let partial: StoredEvent[] | undefined;
+    for (const [i, attempt] of attempts.entries()) {
+      const failed = attempt.find((e) => FAILURE_TYPES.has(e.type));
+      const retry = failed?.meta?.retry as { retrier: number; delayMs: number } | undefined;
+      if (!failed || !retry) {
+        partial = attempt;
+        break;
+      }
+      counts[retry.retrier] = (counts[retry.retrier] ?? 0) + 1;
+      retryCount++;
+      if (i === attempts.length - 1) {
+        // The restart happened during the retry wait: finish the wait that was recorded.
+        await sleep(failed.timestamp + retry.delayMs - this.services.clock.now().getTime(), thread.signal);
+      }
+    }
+    const effective = selectPath(input, state.InputPath);
+    for (;;) {
+      const attempt: Attempt = { began: false, recordFailure: () => {} };
+      const context = this.context(name, enteredAt, retryCount);
+      let result: unknown;
+      try {
+        result =
+          state.Type === "Task"
+            ? await this.taskAttempt(thread, state, effective, context, partial, attempt)
+            : await this.branchesAttempt(thread, state, effective, context, partial, attempt);
+      } catch (thrown) {
+        if (!(thrown instanceof StatesError)) throw thrown;
+        const alreadyRecorded = partial?.some((e) => FAILURE_TYPES.has(e.type)) ?? false;
+        partial = undefined;
+        // Failures before an attempt began (input processing) are not retried; recorded ones are final.
+        if (!attempt.began || alreadyRecorded) throw thrown;
+        const index = retriers.findIndex((r) => errorMatches(r.ErrorEquals, thrown.error));
+        const retrier = retriers[index];
+        if (!retrier || (counts[index] ?? 0) >= (retrier.MaxAttempts ?? 3)) {
+          attempt.recordFailure(thrown, { final: true });
+          throw thrown;
+        }
+        const delayMs = this.scaled(retryDelay(retrier, counts[index] ?? 0));
+        attempt.recordFailure(thrown, { retry: { retrier: index, delayMs } });
+        counts[index] = (counts[index] ?? 0) + 1;
+        retryCount++;
+        await sleep(delayMs, thread.signal);
+        continue;
+      }
+      const selected =
+        state.ResultSelector === undefined ? result : applyTemplate(state.ResultSelector, result, context);
+      return { output: selectPath(applyResultPath(input, state.ResultPath, selected), state.OutputPath) };
+    }
+  }
+
+  private taskSeconds(state: State, effective: unknown, kind: "Timeout" | "Heartbeat"): number | undefined {
+    const value = state[`${kind}Seconds`];
+    const path = state[`${kind}SecondsPath`];
+    const seconds = value ?? (path === undefined ? undefined : readPath(effective, path));
+    if (seconds === undefined) return undefined;
+    if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds <= 0) {
+      throw new StatesError(
+        "States.Runtime",
+        `${kind}Seconds must be a positive integer, got ${json(seconds)}`,
+      );
+    }
+    return seconds;
+  }
+
+  private async taskAttempt(
+    thread: Thread,
+    state: State,
+    effective: unknown,
+    context: ContextObject,
+    partial: StoredEvent[] | undefined,
+    attempt: Attempt,
+  ): Promise<unknown> {
+    const resource = parseResource(state.Resource ?? "");
+    const names = taskEvents(resource.family);
+    const identity = { resourceType: resource.resourceType, resource: resource.resource };
+    const recordFailure = (error: StatesError, meta: Record<string, unknown>) => {
+      const timedOut = error.error === "States.Timeout" || error.error === "States.HeartbeatTimeout";
+      // AWS records timeouts without a cause.
+      const failure = { error: error.error, ...(error.cause ? { cause: error.cause } : {}) };
+      const details = resource.family === "lambda-function" ? failure : { ...identity, ...failure };
+      this.emit(thread, timedOut ? names.timedOut : names.failed, details, meta);
+    };
+    let scheduled = partial?.[0];
+    let started = partial?.find((e) => e.type === names.started);
+    const submitted = partial?.find((e) => e.type === "TaskSubmitted");
+    const succeeded = partial?.find((e) => e.type === names.succeeded);
+    const failed = partial?.find((e) => FAILURE_TYPES.has(e.type));
+    if (scheduled) attempt.began = true;
+    attempt.recordFailure = recordFailure;
+    if (succeeded) return JSON.parse(String(succeeded.details?.output));
+    if (failed)
+      throw new StatesError(String(failed.details?.error ?? ""), String(failed.details?.cause ?? ""));
+
+    let token: string | undefined;
+    let params: unknown;
+    let timeout: number | undefined;
+    let heartbeat: number | undefined;
+    if (scheduled) {
+      token = scheduled.meta?.token as string | undefined;
+      params = JSON.parse(String(scheduled.details?.parameters ?? scheduled.details?.input));
+      timeout = scheduled.meta?.timeout as number | undefined;
+      heartbeat = scheduled.meta?.heartbeat as number | undefined;
+    } else {
+      if (resource.pattern === "callback") token = newTaskToken(this.identity.executionArn);
+      const withToken: ContextObject = token ? { ...context, Task: { Token: token } } : context;
+      params =
+        state.Parameters === undefined ? effective : applyTemplate(state.Parameters, effective, withToken);
+      timeout = this.taskSeconds(state, effective, "Timeout");
+      heartbeat = this.taskSeconds(state, effective, "Heartbeat");
+      const timing = {
+        ...(timeout === undefined ? {} : { timeoutInSeconds: timeout }),
+        ...(heartbeat === undefined ? {} : { heartbeatInSeconds: heartbeat }),
+      };
+      const details =
+        resource.family === "lambda-function"
+          ? { resource: resource.resource, input: json(params), inputDetails: dataDetails, ...timing }
+          : {
+              ...identity,
+              region: this.identity.stateMachineArn.split(":")[3],
+              parameters: json(params),
+              ...timing,
+            };
+      scheduled = this.emit(thread, names.scheduled, details, { token, timeout, heartbeat });
+      attempt.began = true;
+    }
+    if (!started) {
+      started = this.emit(
+        thread,
+        names.started,
+        resource.family === "lambda-function" ? undefined : identity,
+      );
+    }
+
+    const result = await this.race(
+      thread,
+      token,
+      started.timestamp,
+      timeout,
+      heartbeat,
+      async (waiter, isOpen) => {
+        if (resource.pattern === "callback" || resource.pattern === "sync" || resource.pattern === "sync2") {
+          let response = submitted ? (JSON.parse(String(submitted.details?.output)) as unknown) : undefined;
+          if (!submitted) {
+            response = await callResource(resource, params, this.services, thread.signal);
+            // A callback may already have closed the task while the request was in flight.
+            if (!isOpen()) return waiter;
+            this.emit(thread, "TaskSubmitted", {
+              ...identity,
+              output: json(response),
+              outputDetails: dataDetails,
+            });
+          }
+          if (resource.pattern === "callback") return waiter;
+          return childResult(resource, response, this.services, thread.signal);
+        }
+        return callResource(resource, params, this.services, thread.signal);
+      },
+    );
+    this.emit(
+      thread,
+      names.succeeded,
+      resource.family === "lambda-function"
+        ? { output: json(result), outputDetails: dataDetails }
+        : { ...identity, output: json(result), outputDetails: dataDetails },
+    );
+    return result;
+  }
+
+  /**
+   * Runs the work of one task attempt against its TimeoutSeconds, HeartbeatSeconds and the
+   * execution's signal. For callbacks the work resolves with the token wait, which SendTask*
+   * completes; the token is registered for exactly as long as the attempt is open.
+   */
+  private race(
+    thread: Thread,
+    token: string | undefined,
+    startedAt: number,
+    timeout: number | undefined,
+    heartbeat: number | undefined,
+    work: (waiter: Promise<unknown>, isOpen: () => boolean) => Promise<unknown>,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timers: Timer[] = [];
+      let heartbeatTimer: Timer | undefined;
+      let settled = false;
+      const finish = (settle: () => void) => {
+        if (settled) return;
+        settled = true;
+        for (const timer of timers) timer.clear();
+        heartbeatTimer?.clear();
+        thread.signal.removeEventListener("abort", onAbort);
+        if (token) this.services.tokens.delete(token);
+        settle();
+      };
+      const onAbort = () => finish(() => reject(thread.signal.reason));
+      if (thread.signal.aborted) return onAbort();
+      thread.signal.addEventListener("abort", onAbort, { once: true });
+      const now = () => this.services.clock.now().getTime();
+      if (timeout !== undefined) {
+        const timer = after(startedAt + this.scaled(timeout) - now(), () =>
+          finish(() => reject(new StatesError("States.Timeout", ""))),
+        );
+        timers.push(timer);
+      }
+      const armHeartbeat = (from: number) => {
+        if (heartbeat === undefined) return;
+        heartbeatTimer?.clear();
+        heartbeatTimer = after(from + this.scaled(heartbeat) - now(), () =>
+          finish(() => reject(new StatesError("States.HeartbeatTimeout", ""))),
+        );
+      };
+      armHeartbeat(startedAt);
+      let waiter: Promise<unknown> = new Promise(() => {});
+      if (token) {
+        waiter = new Promise(() => {
+          this.services.tokens.set(token, {
+            executionArn: this.identity.executionArn,
+            succeed: (output) => finish(() => resolve(output)),
+            fail: (error, cause) => finish(() => reject(new StatesError(error, cause))),
+            heartbeat: () => armHeartbeat(now()),
+          });
+        });
+      }
+      work(waiter, () => !settled).then(
+        (value) => finish(() => resolve(value)),
+        (error) => finish(() => reject(error)),
+      );
+    });
+  }
+
+  /** Parallel and Map: one attempt runs every branch/iteration in its own scope. */
+  private async branchesAttempt(
+    thread: Thread,
+    state: State,
+    effective: unknown,
+    context: ContextObject,
+    partial: StoredEvent[] | undefined,
+    attempt: Attempt,
+  ): Promise<unknown> {
+    const type = state.Type;
+    const params =
+      type === "Parallel" && state.Parameters !== undefined
+        ? applyTemplate(state.Parameters, effective, context)
+        : effective;
+    let items: unknown[] = [];
+    if (type === "Map") {
+      const processor = state.ItemProcessor;
+      if (processor?.ProcessorConfig?.Mode === "DISTRIBUTED") {
+        throw new StatesError("States.Runtime", "Distributed Map is not supported by the local engine");
+      }
+      const value = state.ItemsPath === undefined ? effective : readPath(effective, state.ItemsPath);
+      if (!Array.isArray(value)) {
+        throw new StatesError("States.Runtime", `Map ItemsPath must select an array, got ${json(value)}`);
+      }
+      items = value;
+    }
+    attempt.recordFailure = (error, meta) =>
+      this.emit(thread, `${type}StateFailed`, undefined, { ...meta, error: error.error, cause: error.cause });
+    const startedEvent =
+      partial?.[0] ??
+      this.emit(thread, `${type}StateStarted`, type === "Map" ? { length: items.length } : undefined);
+    attempt.began = true;
+    const recordedFailure = partial?.find((e) => e.type === `${type}StateFailed`);
+    if (recordedFailure) {
+      throw new StatesError(
+        String(recordedFailure.meta?.error ?? ""),
+        String(recordedFailure.meta?.cause ?? ""),
+      );
+    }
+    const controller = new AbortController();
+    const forward = () => controller.abort(thread.signal.reason);
+    thread.signal.addEventListener("abort", forward, { once: true });
+    const child = (key: number): Thread => ({
+      scope: `${thread.scope}/${startedEvent.id}:${key}`,
+      lastId: startedEvent.id,
+      signal: controller.signal,
+    });
+    const guard = async (run: () => Promise<unknown>) => {
+      try {
+        return await run();
+      } catch (error) {
+        if (!controller.signal.aborted) controller.abort(new Interrupted("sibling-failed"));
+        throw error;
+      }
+    };
+    try {
+      let results: unknown[];
+      if (type === "Parallel") {
+        results = await settleAll(
+          (state.Branches ?? []).map((branch, i) => guard(() => this.runStates(child(i), branch, params))),
+        );
+      } else {
+        const processor = (state.ItemProcessor ?? state.Iterator) as Machine;
+        const selector = state.ItemSelector ?? state.Parameters;
+        const iterationEvents = partial ?? [];
+        results = await mapLimit(items, state.MaxConcurrency ?? 0, (item, index) =>
+          guard(async () => {
+            const iteration = child(index);
+            const iterationName = context.State.Name;
+            const recordedOf = (type: string) =>
+              iterationEvents.find((e) => e.type === type && e.details?.index === index);
+            const own = () => ({ scope: thread.scope, lastId: iteration.lastId, signal: controller.signal });
+            iteration.lastId = (
+              recordedOf("MapIterationStarted") ??
+              this.emit(own(), "MapIterationStarted", { name: iterationName, index })
+            ).id;
+            const done = recordedOf("MapIterationSucceeded");
+            const itemInput =
+              selector === undefined
+                ? item
+                : applyTemplate(selector, effective, {
+                    ...context,
+                    Map: { Item: { Index: index, Value: item } },
+                  });
+            try {
+              const output = await this.runStates(iteration, processor, itemInput);
+              if (!done) this.emit(own(), "MapIterationSucceeded", { name: iterationName, index });
+              return output;
+            } catch (error) {
+              if (error instanceof StatesError) {
+                if (!recordedOf("MapIterationFailed")) {
+                  this.emit(own(), "MapIterationFailed", { name: iterationName, index });
+                }
+              }
+              throw error;
+            }
+          }),
+        );
+      }
+      if (!partial?.some((e) => e.type === `${type}StateSucceeded`))
+        this.emit(thread, `${type}StateSucceeded`);
+      return results;
+    } finally {
+      thread.signal.removeEventListener("abort", forward);
+    }
+  }
+}

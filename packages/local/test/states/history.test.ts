@@ -1,0 +1,142 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ExecutionLog, readLog, type StoredEvent, toWireEvent } from "../../src/states/history";
+import { after } from "../../src/states/timers";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "secondlook-history-"));
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const event = (id: number, type = "PassStateEntered"): StoredEvent => ({
+  id,
+  previousEventId: id - 1,
+  timestamp: 1_700_000_000_000 + id,
+  type,
+  scope: "",
+  details: { name: "P", input: "{}", inputDetails: { truncated: false } },
+});
+
+describe("execution logs", () => {
+  it("appends one JSON line per event and reads them back", async () => {
+    // Arrange
+    const file = join(dir, "a.jsonl");
+    const log = new ExecutionLog(file);
+
+    // Act
+    log.append(event(1));
+    log.append(event(2));
+    await log.sync();
+    await log.close();
+
+    // Assert
+    expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(2);
+    expect(readLog(file).map((e) => e.id)).toEqual([1, 2]);
+  });
+
+  it("drops a torn last line left by a crash mid-write", async () => {
+    // Arrange
+    const file = join(dir, "torn.jsonl");
+    await writeFile(file, `${JSON.stringify(event(1))}\n{"id":2,"prev`);
+
+    // Act
+    const events = readLog(file);
+
+    // Assert
+    expect(events.map((e) => e.id)).toEqual([1]);
+  });
+
+  it("refuses a corrupt line in the middle of a log", async () => {
+    // Arrange
+    const file = join(dir, "corrupt.jsonl");
+    await writeFile(file, `${JSON.stringify(event(1))}\ngarbage\n${JSON.stringify(event(3))}\n`);
+
+    // Act / Assert
+    expect(() => readLog(file)).toThrow(/Corrupt history line 2/);
+  });
+
+  it("keeps appending correctly when more logs are open than descriptors are kept", async () => {
+    // Arrange
+    const logs = Array.from({ length: 100 }, (_, i) => new ExecutionLog(join(dir, `${i}.jsonl`)));
+
+    // Act
+    for (const log of logs) log.append(event(1));
+    for (const log of logs) log.append(event(2));
+    await Promise.all(logs.map((log) => log.sync()));
+    await Promise.all(logs.map((log) => log.close()));
+
+    // Assert
+    for (let i = 0; i < 100; i++) expect(readLog(join(dir, `${i}.jsonl`)).map((e) => e.id)).toEqual([1, 2]);
+  });
+
+  it("refuses to append after close", async () => {
+    // Arrange
+    const log = new ExecutionLog(join(dir, "closed.jsonl"));
+    await log.close();
+
+    // Act / Assert
+    expect(() => log.append(event(1))).toThrow(/closed/);
+  });
+
+  it("renders events in GetExecutionHistory's shape", () => {
+    // Act
+    const entered = toWireEvent(event(2));
+    const started = toWireEvent({ ...event(3, "TaskScheduled"), details: { resource: "invoke" } });
+    const bare = toWireEvent({
+      id: 4,
+      previousEventId: 3,
+      timestamp: 1_000,
+      type: "ParallelStateStarted",
+      scope: "",
+    });
+
+    // Assert
+    expect(entered).toEqual({
+      timestamp: 1_700_000_000.002,
+      type: "PassStateEntered",
+      id: 2,
+      previousEventId: 1,
+      stateEnteredEventDetails: { name: "P", input: "{}", inputDetails: { truncated: false } },
+    });
+    expect(started.taskScheduledEventDetails).toEqual({ resource: "invoke" });
+    expect(bare).toEqual({ timestamp: 1, type: "ParallelStateStarted", id: 4, previousEventId: 3 });
+  });
+});
+
+describe("long timers", () => {
+  it("waits past Node's 24.8-day setTimeout limit instead of firing at once", () => {
+    // Arrange
+    vi.useFakeTimers();
+    const fired = vi.fn();
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+
+    // Act
+    after(thirtyDays, fired);
+    vi.advanceTimersByTime(thirtyDays - 1_000);
+    const early = fired.mock.calls.length;
+    vi.advanceTimersByTime(1_000);
+
+    // Assert
+    expect(early).toBe(0);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it("can be cleared before it fires", () => {
+    // Arrange
+    vi.useFakeTimers();
+    const fired = vi.fn();
+
+    // Act
+    after(100, fired).clear();
+    vi.advanceTimersByTime(200);
+
+    // Assert
+    expect(fired).not.toHaveBeenCalled();
+  });
+});
