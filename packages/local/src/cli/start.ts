@@ -8,7 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { ListHumanLoopsCommand } from "@aws-sdk/client-sagemaker-a2i-runtime";
 import { ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { Prefixes } from "@secondlook/core/blueprint";
-import { type LocalCloud, REPO_ROOT, startLocalCloud } from "../cloud";
+import { type LocalCloud, startLocalCloud } from "../cloud";
 import {
   cloudClients,
   putSetting,
@@ -18,9 +18,7 @@ import {
 } from "../demo/bootstrap";
 import { generateDemoDataset } from "../demo/dataset";
 
-export const DEFAULT_PORT = 4747;
-export const DEFAULT_WEB_PORT = 4748;
-export const DEFAULT_DATA_DIR = join(REPO_ROOT, ".secondlook");
+export { DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_WEB_PORT } from "./defaults";
 
 /** Written once the demo has been provisioned, so a restart resumes instead of starting over. */
 const DEMO_MARKER = "demo.json";

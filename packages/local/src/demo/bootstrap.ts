@@ -32,6 +32,9 @@ export interface CloudClients {
 
 const clientsByEndpoint = new Map<string, CloudClients>();
 
+/** What the demo needs of a local cloud: a running one, or one the CLI found through DescribeStacks. */
+export type DemoTarget = Pick<LocalCloud, "endpoint" | "bucket" | "settingsPath" | "projectArn">;
+
 /** SDK clients pointed at the local edge: the demo drives the local cloud as any AWS user would. */
 export function cloudClients(endpoint: string): CloudClients {
   let clients = clientsByEndpoint.get(endpoint);
@@ -54,7 +57,7 @@ export function cloudClients(endpoint: string): CloudClients {
 }
 
 /** Writes one setting through SSM, validated by the same schema the handlers read it with. */
-export async function putSetting<K extends keyof Settings>(cloud: LocalCloud, key: K, value: Settings[K]) {
+export async function putSetting<K extends keyof Settings>(cloud: DemoTarget, key: K, value: Settings[K]) {
   const name = Settings.parameterName(key);
   const parameters = Settings.toParameters({ ...Settings.defaults(), [key]: value });
   await cloudClients(cloud.endpoint).ssm.send(
@@ -69,7 +72,7 @@ export async function putSetting<K extends keyof Settings>(cloud: LocalCloud, ke
 
 /** Uploads the labeled seed set and the None of the Above examples, and writes their manifest. */
 export async function uploadTrainingData(
-  cloud: LocalCloud,
+  cloud: DemoTarget,
   dataset: Pick<DemoDataset, "seed" | "negatives">,
 ) {
   const { s3 } = cloudClients(cloud.endpoint);
@@ -104,7 +107,7 @@ export async function uploadTrainingData(
 }
 
 /** Trains a version from a manifest, starts it, and makes it the active model. */
-export async function trainAndPromote(cloud: LocalCloud, manifestKey: string, versionName: string) {
+export async function trainAndPromote(cloud: DemoTarget, manifestKey: string, versionName: string) {
   const { rekognition } = cloudClients(cloud.endpoint);
   const { ProjectVersionArn: versionArn } = await rekognition.send(
     new CreateProjectVersionCommand({
@@ -128,7 +131,7 @@ export async function trainAndPromote(cloud: LocalCloud, manifestKey: string, ve
 }
 
 async function waitForVersion(
-  cloud: LocalCloud,
+  cloud: DemoTarget,
   versionName: string,
   goal: string,
 ): Promise<ProjectVersionDescription> {
@@ -147,7 +150,7 @@ async function waitForVersion(
 }
 
 /** Uploads images for review under neutral names in a shuffled order, so no key gives a logo away. */
-export async function uploadForDetection(cloud: LocalCloud, images: DemoImage[], seed = 11) {
+export async function uploadForDetection(cloud: DemoTarget, images: DemoImage[], seed = 11) {
   const { s3 } = cloudClients(cloud.endpoint);
   const keys: string[] = [];
   for (const [index, image] of shuffled(images, createRandom(seed)).entries()) {
