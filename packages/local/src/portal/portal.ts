@@ -52,7 +52,25 @@ export interface PortalOptions {
   /** The URL reviewers use when the portal sits behind a proxy; also the workers' OIDC issuer. */
   publicUrl?: string;
   clock?: Clock;
+  /**
+   * Signed-in areas served on the portal's port, by path prefix (e.g. `/console`): they share the
+   * portal's sessions, sign-in and CSRF check instead of growing a second login.
+   */
+  mounts?: Record<string, MountedHandler>;
 }
+
+/** What a mounted area gets for each request: the signed-in user and the portal's CSRF check. */
+export interface MountContext {
+  url: URL;
+  /** The path as sent (not normalized), query removed. */
+  path: string;
+  session: Session;
+  /** True when the request is same-origin and carries the session's token (header or `_csrf`). */
+  csrfOk(form?: URLSearchParams): boolean;
+}
+
+/** A request handler for a mounted area; only ever called for a signed-in user. */
+export type MountedHandler = (req: IncomingMessage, res: ServerResponse, ctx: MountContext) => Promise<void>;
 
 export interface Portal {
   server: Server;
@@ -65,6 +83,11 @@ export interface Portal {
       { username: string; workerId: string; sub: string; mustChangePassword: boolean; createdAt: string }[]
     >;
   };
+  /**
+   * The local `grant_read_access` as an absolute URL, for templates rendered outside the portal
+   * (SageMaker RenderUiTemplate): the same short-lived signed `/files/…` URL a task page gets.
+   */
+  grantReadAccess(s3Uri: string): string;
   close(): Promise<void>;
 }
 
@@ -171,6 +194,7 @@ export async function createPortal(options: PortalOptions): Promise<Portal> {
   const sampleTemplate = await loadSampleTemplate();
   const secureCookies = publicUrl?.startsWith("https://") ?? false;
   const allowedOrigins = new Set<string>();
+  const mounts = Object.entries(options.mounts ?? {});
 
   const setSession = (session: Session) =>
     sessionCookie(SESSION_COOKIE, session.id, sessions.ttlSeconds(session), secureCookies);
@@ -517,6 +541,19 @@ export async function createPortal(options: PortalOptions): Promise<Portal> {
     if (isGet && path.startsWith("/files/")) return file(req, res, url);
     // The CLI may have added, reset or removed a reviewer since the last request.
     await accounts.refresh();
+    for (const [prefix, handler] of mounts) {
+      if (path !== prefix && !path.startsWith(`${prefix}/`)) continue;
+      const user = signedIn(req);
+      if (!user) return redirect(res, "/sign-in");
+      if (user.session.mustChangePassword) return redirect(res, "/change-password");
+      const ctx = {
+        url,
+        path,
+        session: user.session,
+        csrfOk: (form?: URLSearchParams) => csrfOk(req, user.session, form),
+      };
+      return handler(req, res, ctx);
+    }
     if (path === "/sign-in" && isGet) return getSignIn(req, res);
     if (path === "/sign-in" && isPost) return postSignIn(req, res);
     if (path === "/sign-out" && isPost) return postSignOut(req, res);
@@ -591,6 +628,7 @@ export async function createPortal(options: PortalOptions): Promise<Portal> {
       resetPassword: (username) => accounts.resetPassword(username),
       list: () => accounts.list(),
     },
+    grantReadAccess: (s3Uri) => `${issuer()}${signer.grant(s3Uri)}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
