@@ -160,6 +160,7 @@ async function printSummary(cloud: LocalCloud, credentials?: { username: string;
     "secondlook is running.",
     "",
     row("Reviewer portal", cloud.webUrl),
+    row("Executions console", `${cloud.webUrl}/console`),
     credentials
       ? row(
           "Sign in as",
