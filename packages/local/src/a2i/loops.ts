@@ -442,6 +442,13 @@ export class HumanLoops implements TaskQueue {
     }
     await this.refresh(loop, dirty);
     if (this.holdOf(loop, worker)) return loop;
+    // An expired loop is gone for everyone: "went back to the queue" would send the reviewer looking.
+    if (loop.status === "Failed" && loop.failureCode === "Expired") {
+      throw new TaskUnavailableError(
+        "expired",
+        `Task ${name} expired: it was not finished within its ${loop.task.taskAvailabilityLifetimeInSeconds}-second availability and is closed. Nothing more is needed from you.`,
+      );
+    }
     if (loop.lapsedHolds[worker.id]) {
       throw new TaskUnavailableError(
         "expired",
