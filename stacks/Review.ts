@@ -1,13 +1,15 @@
 import {
   Env,
-  type FunctionKey,
+  type FunctionKeyOf,
   Functions,
+  functionKeysOf,
   OtherSubstitutions,
   Prefixes,
   Rules,
+  StackOutputs,
   StateMachines,
 } from "@secondlook/core/blueprint";
-import type { Stack } from "aws-cdk-lib";
+import { ArnFormat, type Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -45,12 +47,15 @@ interface AccessContext {
  * prefixes, never the whole bucket; a handler that reads keys which may not exist yet also gets
  * ListBucket on that prefix, because without it S3 answers a missing key with 403 instead of 404.
  */
-const FunctionAccess: Record<FunctionKey, (ctx: AccessContext) => iam.PolicyStatement[]> = {
+const FunctionAccess: Record<FunctionKeyOf<"review">, (ctx: AccessContext) => iam.PolicyStatement[]> = {
   detect: ({ stack, bucket, projectName }) => [
     // DetectCustomLabels reads the S3 image with the caller's credentials.
     readObjects(bucket, Prefixes.detection),
+    // The last-use record the idle check reads lives under state/.
+    writeObjects(bucket, Prefixes.state),
     new iam.PolicyStatement({
-      actions: ["rekognition:DetectCustomLabels"],
+      // StartProjectVersion wakes a model the idle check stopped.
+      actions: ["rekognition:DetectCustomLabels", "rekognition:StartProjectVersion"],
       resources: [projectVersionsArn(stack, projectName)],
     }),
   ],
@@ -117,8 +122,8 @@ export function Review({ stack, app }: StackContext) {
     reviewImageArn: stateMachineArn(stack, reviewImageName),
   };
 
-  const functions = {} as Record<FunctionKey, SstFunction>;
-  for (const key of Object.keys(Functions) as FunctionKey[]) {
+  const functions = {} as Record<FunctionKeyOf<"review">, SstFunction>;
+  for (const key of functionKeysOf("review")) {
     const fn = new SstFunction(stack, pascalCase(key), {
       handler: handlerPath(Functions[key].handler),
       environment,
@@ -156,6 +161,67 @@ export function Review({ stack, app }: StackContext) {
     targets: [new targets.SfnStateMachine(reviewImage)],
   });
 
+  // review-batch: a Distributed Map over a manifest, one review-image child per line.
+  const reviewBatchName = `${name}-${StateMachines.reviewBatch.name}`;
+  const reviewBatch = new sfn.StateMachine(stack, "ReviewBatch", {
+    stateMachineName: reviewBatchName,
+    // STANDARD: its children wait for reviewers.
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromString(readDefinition(StateMachines.reviewBatch.file)),
+    definitionSubstitutions: {
+      [OtherSubstitutions.reviewImageStateMachineArn]: stateMachineArn(stack, reviewImageName),
+    },
+  });
+  reviewBatch.addToRolePolicy(readObjects(bucket, Prefixes.manifests));
+  reviewBatch.addToRolePolicy(writeObjects(bucket, Prefixes.batchResults));
+  reviewBatch.addToRolePolicy(
+    new iam.PolicyStatement({
+      // The Distributed Map starts its own child executions and stops them when it fails.
+      actions: ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"],
+      resources: [
+        stateMachineArn(stack, reviewBatchName),
+        `${stateMachineArn(stack, reviewBatchName)}/*`,
+        stateMachineArn(stack, reviewImageName),
+        stack.formatArn({
+          service: "states",
+          resource: "execution",
+          resourceName: `${reviewImageName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        stack.formatArn({
+          service: "states",
+          resource: "execution",
+          resourceName: `${reviewBatchName}/*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+  reviewBatch.addToRolePolicy(
+    new iam.PolicyStatement({
+      // .sync:2 learns that a child finished through this managed rule.
+      actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+      resources: [
+        stack.formatArn({
+          service: "events",
+          resource: "rule",
+          resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule",
+        }),
+      ],
+    }),
+  );
+
+  const manifestUploaded = Rules.manifestUploaded(bucket.bucketName);
+  new events.Rule(stack, "ManifestUploaded", {
+    description: "A manifest under manifests/ starts review-batch with the whole event as input",
+    eventPattern: {
+      source: manifestUploaded.source,
+      detailType: manifestUploaded["detail-type"],
+      detail: manifestUploaded.detail,
+    },
+    targets: [new targets.SfnStateMachine(reviewBatch)],
+  });
+
   const statusChanged = Rules.humanLoopStatusChanged(humanReview.flowDefinitionArn);
   new events.Rule(stack, "HumanLoopStatusChanged", {
     description: "A finished human loop of this flow definition reports its answer to the waiting execution",
@@ -167,15 +233,22 @@ export function Review({ stack, app }: StackContext) {
     targets: [new targets.LambdaFunction(functions.onHumanLoopStatus)],
   });
 
+  // The CLI finds a stage by these names (blueprint), and the local cloud answers with the same.
   stack.addOutputs({
-    BucketName: bucket.bucketName,
-    ReviewImageStateMachineArn: reviewImage.stateMachineArn,
-    TrainModelStateMachineArn: trainModel.stateMachineArn,
-    FlowDefinitionArn: humanReview.flowDefinitionArn,
-    WorkteamArn: humanReview.workteamArn,
-    SettingsPath: settingsPath,
-    ProjectArn: project.attrArn,
+    [StackOutputs.bucketName]: bucket.bucketName,
+    [StackOutputs.reviewImageStateMachineArn]: reviewImage.stateMachineArn,
+    [StackOutputs.trainModelStateMachineArn]: trainModel.stateMachineArn,
+    [StackOutputs.flowDefinitionArn]: humanReview.flowDefinitionArn,
+    [StackOutputs.workteamArn]: humanReview.workteamArn,
+    [StackOutputs.settingsPath]: settingsPath,
+    [StackOutputs.projectArn]: project.attrArn,
   });
 
-  return { functions, reviewImage, substitutions, flowDefinitionArn: humanReview.flowDefinitionArn };
+  return {
+    functions,
+    reviewImage,
+    reviewBatch,
+    substitutions,
+    flowDefinitionArn: humanReview.flowDefinitionArn,
+  };
 }

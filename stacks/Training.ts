@@ -1,5 +1,7 @@
-import { Env, Prefixes } from "@secondlook/core/blueprint";
+import { Env, Functions, IDLE_CHECK_MINUTES, Prefixes } from "@secondlook/core/blueprint";
 import { Duration } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Function as SstFunction, type StackContext, use } from "sst/constructs";
@@ -12,6 +14,7 @@ import {
   readDefinition,
   readObjects,
   readSettings,
+  stateMachineArn,
   writeObjects,
 } from "./shared";
 import { TrainModel } from "./substitutions";
@@ -35,6 +38,15 @@ export function Training({ stack, app }: StackContext) {
   buildTrainingManifest.addToRolePolicy(listObjects(bucket, Prefixes.labeled));
   buildTrainingManifest.addToRolePolicy(writeObjects(bucket, Prefixes.trainingManifests));
   buildTrainingManifest.addToRolePolicy(readSettings(stack, settingsPath));
+  const trainModelName = `${app.name}-${app.stage}-${TrainModel.name}`;
+  // The in-progress check lists train-model's running executions; named by ARN, since the state
+  // machine already depends on this function.
+  buildTrainingManifest.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["states:ListExecutions"],
+      resources: [stateMachineArn(stack, trainModelName)],
+    }),
+  );
 
   const substitutions: Record<string, string> = {
     [TrainModel.buildTrainingManifest.substitution]: buildTrainingManifest.functionArn,
@@ -45,7 +57,7 @@ export function Training({ stack, app }: StackContext) {
   };
 
   const trainModel = new sfn.StateMachine(stack, "TrainModel", {
-    stateMachineName: `${app.name}-${app.stage}-${TrainModel.name}`,
+    stateMachineName: trainModelName,
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromString(readDefinition(TrainModel.file)),
     definitionSubstitutions: substitutions,
@@ -80,5 +92,27 @@ export function Training({ stack, app }: StackContext) {
     }),
   );
 
-  return { trainModel, buildTrainingManifest, substitutions };
+  // A running model bills by the hour: this check stops the active version once it sits idle.
+  const stopIdleModel = new SstFunction(stack, "StopIdleModel", {
+    handler: handlerPath(Functions.stopIdleModel.handler),
+    description: "Stops the active Custom Labels version after model-idle-stop-minutes without use",
+    environment: { [Env.bucket]: bucket.bucketName, [Env.settingsPath]: settingsPath },
+  });
+  stopIdleModel.addToRolePolicy(readSettings(stack, settingsPath));
+  stopIdleModel.addToRolePolicy(readObjects(bucket, Prefixes.state));
+  stopIdleModel.addToRolePolicy(writeObjects(bucket, Prefixes.state));
+  stopIdleModel.addToRolePolicy(listObjects(bucket, Prefixes.state));
+  stopIdleModel.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["rekognition:StopProjectVersion"],
+      resources: [projectVersionsArn(stack, projectName)],
+    }),
+  );
+  new events.Rule(stack, "IdleCheckSchedule", {
+    description: "Runs the model idle check",
+    schedule: events.Schedule.rate(Duration.minutes(IDLE_CHECK_MINUTES)),
+    targets: [new targets.LambdaFunction(stopIdleModel)],
+  });
+
+  return { trainModel, buildTrainingManifest, stopIdleModel, substitutions };
 }

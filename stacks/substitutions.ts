@@ -3,30 +3,23 @@
  * the static ASL test checks every placeholder in a file is one of them, so a typo in either place
  * fails a test instead of a deployment.
  */
-import { type FunctionKey, Functions, OtherSubstitutions, StateMachines } from "@secondlook/core/blueprint";
+import { Functions, functionKeysOf, OtherSubstitutions, StateMachines } from "@secondlook/core/blueprint";
 
-/**
- * The train-model workflow and its one Lambda. Not yet in the blueprint (which the local cloud
- * also reads); move them there when the local engine runs train-model.
- */
+/** The train-model workflow, its one Lambda and its other placeholders, as the blueprint declares them. */
 export const TrainModel = {
-  file: "train-model.asl.json",
-  name: "train-model",
-  buildTrainingManifest: {
-    handler: "build-training-manifest",
-    substitution: "BuildTrainingManifestFunctionArn",
-  },
+  ...StateMachines.trainModel,
+  buildTrainingManifest: Functions.buildTrainingManifest,
   /** Placeholders that are not function ARNs. */
   substitutions: {
-    projectArn: "ProjectArn",
-    bucketName: "BucketName",
-    modelOutputPrefix: "ModelOutputPrefix",
-    activeModelVersionParameterName: "ActiveModelVersionParameterName",
+    projectArn: OtherSubstitutions.projectArn,
+    bucketName: OtherSubstitutions.bucketName,
+    modelOutputPrefix: OtherSubstitutions.modelOutputPrefix,
+    activeModelVersionParameterName: OtherSubstitutions.activeModelVersionParameterName,
   },
 } as const;
 
 /** The review-image functions that a placeholder names, with that placeholder. */
-export const reviewImageFunctionSubstitutions = (Object.keys(Functions) as FunctionKey[]).flatMap((key) => {
+export const reviewImageFunctionSubstitutions = functionKeysOf("review").flatMap((key) => {
   const substitution = Functions[key].substitution;
   return substitution === null ? [] : [{ key, substitution }];
 });
@@ -37,6 +30,7 @@ export const DefinitionSubstitutionKeys: Record<string, readonly string[]> = {
     ...reviewImageFunctionSubstitutions.map(({ substitution }) => substitution),
     OtherSubstitutions.trainModelStateMachineArn,
   ],
+  [StateMachines.reviewBatch.file]: [OtherSubstitutions.reviewImageStateMachineArn],
   [TrainModel.file]: [
     TrainModel.buildTrainingManifest.substitution,
     ...Object.values(TrainModel.substitutions),

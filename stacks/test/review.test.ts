@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import {
   Env,
   FlowDefinition,
-  type FunctionKey,
   Functions,
+  functionKeysOf,
   OtherSubstitutions,
   Prefixes,
   Rules,
@@ -55,7 +55,7 @@ const importsOf = (value: unknown) => JSON.stringify(value);
 describe("Review stack: functions", () => {
   it("creates one function per blueprint handler, each with every deployment value in its environment", () => {
     // Arrange
-    const keys = Object.keys(Functions) as FunctionKey[];
+    const keys = functionKeysOf("review");
 
     // Act
     const handlers = keys.map((key) => functionConstruct(key).getConstructMetadata().data.handler);
@@ -78,7 +78,7 @@ describe("Review stack: functions", () => {
 
   it("lets every handler read its stage's settings by path and nothing else in SSM", () => {
     // Arrange
-    const keys = Object.keys(Functions) as FunctionKey[];
+    const keys = functionKeysOf("review");
 
     // Act
     const ssmStatements = keys.map((key) =>
@@ -99,7 +99,7 @@ describe("Review stack: functions", () => {
     }
   });
 
-  it("lets detect run only this project's model versions and read only uploaded images", () => {
+  it("lets detect run and start only this project's model versions, read only uploaded images and write only its use record", () => {
     // Arrange
     const statements = statementsOfRole(app.review, roleLogicalIdOfFunction("detect"));
 
@@ -113,9 +113,15 @@ describe("Review stack: functions", () => {
 
     // Assert
     expect(JSON.stringify(detect?.Resource)).toContain(`:project/${APP_NAME}-${STAGE}/version/*`);
-    expect(s3).toHaveLength(1);
+    expect(actionsOf(detect as never)).toEqual([
+      "rekognition:DetectCustomLabels",
+      "rekognition:StartProjectVersion",
+    ]);
+    expect(s3).toHaveLength(2);
     expect(actionsOf(s3[0] as never)).toEqual(["s3:GetObject"]);
     expect(JSON.stringify(s3[0]?.Resource)).toContain(`/${Prefixes.detection}*`);
+    expect(actionsOf(s3[1] as never)).toEqual(["s3:PutObject"]);
+    expect(JSON.stringify(s3[1]?.Resource)).toContain(`/${Prefixes.state}*`);
   });
 
   it("lets start-human-loop start loops only on this deployment's flow definition", () => {
@@ -170,7 +176,7 @@ describe("Review stack: functions", () => {
 
   it("scopes every S3 object permission of the handlers to a prefix, never the whole bucket", () => {
     // Arrange
-    const keys = Object.keys(Functions) as FunctionKey[];
+    const keys = functionKeysOf("review");
     const prefixes = Object.values(Prefixes);
 
     // Act
@@ -215,7 +221,7 @@ describe("Review stack: review-image state machine", () => {
     expect(Object.keys(substitutions).sort()).toEqual(
       [...(DefinitionSubstitutionKeys[StateMachines.reviewImage.file] ?? [])].sort(),
     );
-    for (const key of Object.keys(Functions) as FunctionKey[]) {
+    for (const key of functionKeysOf("review")) {
       const name = Functions[key].substitution;
       if (name === null) continue;
       expect(substitutions[name]).toEqual({ "Fn::GetAtt": [functionLogicalId(key), "Arn"] });
@@ -234,9 +240,7 @@ describe("Review stack: review-image state machine", () => {
     const invoked = statements
       .filter((statement) => actionsOf(statement).includes("lambda:InvokeFunction"))
       .map((statement) => resourcesOf(statement)[0]);
-    const substituted = (Object.keys(Functions) as FunctionKey[]).filter(
-      (key) => Functions[key].substitution,
-    );
+    const substituted = functionKeysOf("review").filter((key) => Functions[key].substitution);
     expect(invoked).toEqual(substituted.map((key) => ({ "Fn::GetAtt": [functionLogicalId(key), "Arn"] })));
     const others = statements.filter((statement) => !actionsOf(statement).includes("lambda:InvokeFunction"));
     expect(others).toHaveLength(1);
@@ -252,7 +256,7 @@ describe("Review stack: event rules", () => {
 
     // Act
     const [, rule] = onlyResource(app.review, "AWS::Events::Rule", {
-      EventPattern: { source: expected.source },
+      EventPattern: { source: expected.source, detail: { object: expected.detail.object } },
     });
 
     // Assert
@@ -321,7 +325,7 @@ describe("Review stack: A2I", () => {
   it("points every function at a handler file that exists", () => {
     // Arrange
     const handlers = [
-      ...(Object.keys(Functions) as FunctionKey[]).map((key) => functionConstruct(key)),
+      ...functionKeysOf("review").map((key) => functionConstruct(key)),
       app.reviewStack.node.findChild("HumanReviewOnEvent") as SstFunction,
       app.reviewStack.node.findChild("HumanReviewIsComplete") as SstFunction,
     ].map((fn) => fn.getConstructMetadata().data.handler ?? "");
@@ -332,7 +336,7 @@ describe("Review stack: A2I", () => {
     );
 
     // Assert
-    expect(handlers).toHaveLength(Object.keys(Functions).length + 2);
+    expect(handlers).toHaveLength(functionKeysOf("review").length + 2);
     expect(missing).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { Env, Prefixes, settingsPath } from "@secondlook/core/blueprint";
+import { Env, Functions, IDLE_CHECK_MINUTES, Prefixes, settingsPath } from "@secondlook/core/blueprint";
 import { Settings } from "@secondlook/core/settings";
 import type { CfnElement } from "aws-cdk-lib";
 import type { Function as SstFunction } from "sst/constructs";
@@ -114,5 +114,50 @@ describe("Training stack", () => {
     expect(list?.Condition).toEqual({ StringLike: { "s3:prefix": [`${Prefixes.labeled}*`] } });
     const put = statements.find((statement) => actionsOf(statement).includes("s3:PutObject"));
     expect(JSON.stringify(put?.Resource)).toContain(`/${Prefixes.trainingManifests}*`);
+  });
+
+  it("lets the manifest builder list train-model's executions for its in-progress check", () => {
+    // Arrange
+    const role = app.training.toJSON().Resources[buildLogicalId()].Properties.Role["Fn::GetAtt"][0];
+
+    // Act
+    const list = statementsOfRole(app.training, role).filter((statement) =>
+      actionsOf(statement).includes("states:ListExecutions"),
+    );
+
+    // Assert
+    expect(list).toHaveLength(1);
+    expect(JSON.stringify(list[0]?.Resource)).toContain(
+      `stateMachine:${APP_NAME}-${STAGE}-${TrainModel.name}`,
+    );
+  });
+
+  it("runs the idle check on a schedule and lets it stop only this project's model versions", () => {
+    // Arrange
+    const fn = app.trainingStack.node.findChild("StopIdleModel") as SstFunction;
+    const logicalId = app.trainingStack.getLogicalId(fn.node.defaultChild as CfnElement);
+    const role = app.training.toJSON().Resources[logicalId].Properties.Role["Fn::GetAtt"][0];
+
+    // Act
+    const [, rule] = onlyResource(app.training, "AWS::Events::Rule", {
+      ScheduleExpression: `rate(${IDLE_CHECK_MINUTES} minutes)`,
+    });
+    const statements = statementsOfRole(app.training, role);
+
+    // Assert
+    expect(fn.getConstructMetadata().data.handler).toBe(
+      `packages/functions/src/handlers/${Functions.stopIdleModel.handler}.handler`,
+    );
+    expect(
+      existsSync(`${REPO_ROOT}/packages/functions/src/handlers/${Functions.stopIdleModel.handler}.ts`),
+    ).toBe(true);
+    expect(JSON.stringify(rule.Properties.Targets)).toContain(logicalId);
+    const rekognition = statements.filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith("rekognition:")),
+    );
+    expect(rekognition.flatMap((statement) => actionsOf(statement))).toEqual([
+      "rekognition:StopProjectVersion",
+    ]);
+    expect(JSON.stringify(rekognition[0]?.Resource)).toContain(`:project/${APP_NAME}-${STAGE}/version/*`);
   });
 });

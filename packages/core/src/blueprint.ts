@@ -29,24 +29,52 @@ export const Prefixes = {
 /** The label offered to reviewers that means "not one of our classes". */
 export const NONE_OF_THE_ABOVE = "None of the Above";
 
-/** Lambda functions: file under packages/functions/src/handlers and the ASL placeholder naming it. */
+/**
+ * Lambda functions: file under packages/functions/src/handlers, the ASL placeholder naming it, and
+ * the stack that deploys it (review-image's functions, or train-model's and the model's upkeep).
+ */
 export const Functions = {
-  detect: { handler: "detect", substitution: "DetectFunctionArn" },
-  startHumanLoop: { handler: "start-human-loop", substitution: "StartHumanLoopFunctionArn" },
-  onHumanLoopStatus: { handler: "on-human-loop-status", substitution: null },
+  detect: { handler: "detect", substitution: "DetectFunctionArn", stack: "review" },
+  startHumanLoop: { handler: "start-human-loop", substitution: "StartHumanLoopFunctionArn", stack: "review" },
+  onHumanLoopStatus: { handler: "on-human-loop-status", substitution: null, stack: "review" },
   copyToLabeledFolder: {
     handler: "copy-to-labeled-folder",
     substitution: "CopyToLabeledFolderFunctionArn",
+    stack: "review",
   },
-  checkRetrain: { handler: "check-retrain", substitution: "CheckRetrainFunctionArn" },
-  recordOutcome: { handler: "record-outcome", substitution: "RecordOutcomeFunctionArn" },
+  checkRetrain: { handler: "check-retrain", substitution: "CheckRetrainFunctionArn", stack: "review" },
+  recordOutcome: { handler: "record-outcome", substitution: "RecordOutcomeFunctionArn", stack: "review" },
+  buildTrainingManifest: {
+    handler: "build-training-manifest",
+    substitution: "BuildTrainingManifestFunctionArn",
+    stack: "training",
+  },
+  /** Scheduled: stops the active model version after model-idle-stop-minutes without use. */
+  stopIdleModel: { handler: "stop-idle-model", substitution: null, stack: "training" },
 } as const;
 
+/** How often the idle check runs (an EventBridge schedule on AWS, a timer in the local cloud). */
+export const IDLE_CHECK_MINUTES = 5;
+
 export type FunctionKey = keyof typeof Functions;
+export type FunctionStack = (typeof Functions)[FunctionKey]["stack"];
+/** The keys of the functions one stack deploys. */
+export type FunctionKeyOf<S extends FunctionStack> = {
+  [K in FunctionKey]: (typeof Functions)[K]["stack"] extends S ? K : never;
+}[FunctionKey];
+
+/** The functions one stack deploys, in declaration order. */
+export function functionKeysOf<S extends FunctionStack>(stack: S): FunctionKeyOf<S>[] {
+  return (Object.keys(Functions) as FunctionKey[]).filter(
+    (key) => Functions[key].stack === stack,
+  ) as FunctionKeyOf<S>[];
+}
 
 /** State machines: `statemachines/<file>`, all STANDARD because they wait for people or training. */
 export const StateMachines = {
   reviewImage: { file: "review-image.asl.json", name: "review-image" },
+  trainModel: { file: "train-model.asl.json", name: "train-model" },
+  reviewBatch: { file: "review-batch.asl.json", name: "review-batch" },
 } as const;
 
 export type StateMachineKey = keyof typeof StateMachines;
@@ -54,6 +82,11 @@ export type StateMachineKey = keyof typeof StateMachines;
 /** Placeholders that are not function ARNs. */
 export const OtherSubstitutions = {
   trainModelStateMachineArn: "TrainModelStateMachineArn",
+  reviewImageStateMachineArn: "ReviewImageStateMachineArn",
+  projectArn: "ProjectArn",
+  bucketName: "BucketName",
+  modelOutputPrefix: "ModelOutputPrefix",
+  activeModelVersionParameterName: "ActiveModelVersionParameterName",
 } as const;
 
 /** The A2I flow definition's human loop settings (SageMaker CreateFlowDefinition). */
@@ -85,6 +118,14 @@ export const Rules = {
       object: { key: [{ prefix: Prefixes.detection }] },
     },
   }),
+  manifestUploaded: (bucketName: string) => ({
+    source: ["aws.s3"],
+    "detail-type": ["Object Created"],
+    detail: {
+      bucket: { name: [bucketName] },
+      object: { key: [{ prefix: Prefixes.manifests }] },
+    },
+  }),
   humanLoopStatusChanged: (flowDefinitionArn: string) => ({
     source: ["aws.sagemaker"],
     "detail-type": ["SageMaker A2I HumanLoop Status Change"],
@@ -111,3 +152,21 @@ export const A2I_CORS_RULE = {
   allowedOrigins: ["*"],
   exposedHeaders: [] as string[],
 };
+
+/** SST v2's stack ids for one stage, in deploy order (sst.config.ts). */
+export const STACK_IDS = ["Storage", "Training", "Review"] as const;
+export type StackId = (typeof STACK_IDS)[number];
+
+/** SST v2 names each stack `<stage>-<app>-<stack id>`; the app is "secondlook" (sst.config.ts). */
+export const stackName = (stage: string, stack: StackId) => `${stage}-secondlook-${stack}`;
+
+/** The Review stack's outputs: how the CLI finds a deployed stage's bucket, ARNs and settings. */
+export const StackOutputs = {
+  bucketName: "BucketName",
+  reviewImageStateMachineArn: "ReviewImageStateMachineArn",
+  trainModelStateMachineArn: "TrainModelStateMachineArn",
+  flowDefinitionArn: "FlowDefinitionArn",
+  workteamArn: "WorkteamArn",
+  settingsPath: "SettingsPath",
+  projectArn: "ProjectArn",
+} as const;

@@ -64,8 +64,34 @@ function decodeKey(encoded: string): string {
   }
 }
 
-/** The image an "Object Created" event is about. */
+/**
+ * One manifest line as review-batch hands it to review-image: the image by its `s3://` URI, as
+ * Ground Truth manifests name it (ASL has no intrinsic to cut a URI into bucket and key).
+ */
+export const ManifestItemEventSchema = z.looseObject({
+  source: z.literal("secondlook.review-batch"),
+  "detail-type": z.literal("Manifest Item"),
+  detail: z.looseObject({ "source-ref": z.string().min(1) }),
+});
+
+/** The image an "Object Created" event (or a review-batch "Manifest Item") is about. */
 function fromEvent(event: unknown): Image {
+  if ((event as { "detail-type"?: unknown } | null)?.["detail-type"] === "Manifest Item") {
+    const item = parseWith(
+      ManifestItemEventSchema,
+      event,
+      InvalidEventError,
+      "Not a review-batch Manifest Item",
+    );
+    // The URI is taken verbatim: manifests hold keys as they are, not URL-encoded.
+    const match = S3_URI.exec(item.detail["source-ref"]);
+    if (!match?.[1] || !match[2]) {
+      throw new InvalidEventError(
+        `source-ref is not an s3:// object URI: ${JSON.stringify(item.detail["source-ref"])}`,
+      );
+    }
+    return { bucket: match[1], key: match[2], uri: formatUri({ bucket: match[1], key: match[2] }) };
+  }
   const parsed = parseWith(
     S3ObjectCreatedEventSchema,
     event,

@@ -5,6 +5,7 @@ export * from "./errors";
 export * from "./events";
 export * from "./human-loop";
 export * from "./labeled-key";
+export * from "./model-upkeep";
 export * from "./outcome";
 export type * from "./ports";
 export * from "./retrain";

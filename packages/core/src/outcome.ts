@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ReviewSchema } from "./answers";
 import { Prefixes } from "./blueprint";
-import { DetectionSchema } from "./detection";
+import { type Detection, DetectionSchema } from "./detection";
 import { InvalidInputError } from "./errors";
 import { Image, ImageSchema } from "./events";
 import { parseWith } from "./validation";
@@ -55,6 +55,17 @@ export const RecordOutcomeInputSchema = z.discriminatedUnion("outcome", [
 ]);
 export type RecordOutcomeInput = z.infer<typeof RecordOutcomeInputSchema>;
 
+/**
+ * What a reviewer said about an image human sampling picked although the model was confident: the
+ * measured accuracy of auto-labels (agreement), or a correction whose label joins the training data.
+ */
+export const AuditSchema = z.object({
+  verdict: z.enum(["agreement", "correction"]),
+  modelLabel: z.string().nullable(),
+  humanLabel: z.string().nullable(),
+});
+export type Audit = z.infer<typeof AuditSchema>;
+
 export const OutcomeRecordSchema = z.object({
   executionName: z.string(),
   outcome: OutcomeKindSchema,
@@ -66,6 +77,8 @@ export const OutcomeRecordSchema = z.object({
   answers: ReviewSchema.shape.answers.nullable(),
   copiedKey: z.string().nullable(),
   failure: z.object({ error: z.string(), cause: z.string().nullable() }).nullable(),
+  /** Only for images picked by human sampling and answered; null otherwise. */
+  audit: AuditSchema.nullable(),
   startTime: z.string(),
   recordedAt: z.string(),
   durationMs: z.number().int().min(0),
@@ -75,6 +88,19 @@ export type OutcomeRecord = z.infer<typeof OutcomeRecordSchema>;
 /** Where the record of one execution is kept. */
 function key(executionName: string): string {
   return `${Prefixes.outcomes}${encodeURIComponent(executionName)}.json`;
+}
+
+/**
+ * The audit of a reviewed image, when human sampling (not low confidence) sent it to review: the
+ * reviewer's label against the model's. A tie or a failed loop has no human label and no audit.
+ */
+function auditOf(detection: Detection, humanLabel: string | null): Audit | null {
+  if (detection.reason !== "sampling" || humanLabel === null) return null;
+  return {
+    verdict: humanLabel === detection.label ? "agreement" : "correction",
+    modelLabel: detection.label,
+    humanLabel,
+  };
 }
 
 /** Validates a Record* state's payload. */
@@ -111,6 +137,7 @@ function record(input: RecordOutcomeInput, now: Date): OutcomeRecord {
     answers: null,
     copiedKey: null,
     failure: null,
+    audit: null,
   };
   const failureOf = (caught: z.infer<typeof CaughtErrorSchema> | undefined) =>
     caught ? { error: caught.Error, cause: caught.Cause ?? null } : null;
@@ -136,6 +163,10 @@ function record(input: RecordOutcomeInput, now: Date): OutcomeRecord {
         loopName: input.review.loopName,
         answers: input.review.answers,
         copiedKey: input.outcome === "human-labeled" ? input.copy.key : null,
+        audit: auditOf(
+          input.detection,
+          input.outcome === "human-labeled" ? input.copy.label : input.review.label,
+        ),
       };
     case "no-answer": {
       const state = z
@@ -165,4 +196,4 @@ function record(input: RecordOutcomeInput, now: Date): OutcomeRecord {
   }
 }
 
-export const Outcome = { key, parseInput, record, schema: OutcomeRecordSchema };
+export const Outcome = { key, parseInput, record, auditOf, schema: OutcomeRecordSchema };

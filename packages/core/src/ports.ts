@@ -30,6 +30,14 @@ export interface Detector {
   detect(image: ObjectRef, modelVersionArn: string): Promise<DetectCustomLabelsResult>;
 }
 
+/** Starting and stopping model versions (Custom Labels Start/StopProjectVersion). */
+export interface ModelHost {
+  /** Starts a stopped version; false when it is already starting or running, so a repeat is harmless. */
+  start(modelVersionArn: string, minInferenceUnits: number): Promise<boolean>;
+  /** Stops a running version; false when it is not running (already stopping or stopped). */
+  stop(modelVersionArn: string): Promise<boolean>;
+}
+
 export interface ReviewQueue {
   /** Starts a human loop; HumanLoopConflictError when the name is taken by a loop with other input. */
   start(input: { name: string; inputContent: string }): Promise<{ humanLoopArn: string | null }>;

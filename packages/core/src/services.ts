@@ -13,6 +13,7 @@ import {
   HumanLoopStoppedError,
   InvalidInputError,
   InvalidOutputError,
+  ModelNotReadyError,
   ObjectNotFoundError,
   type SecondlookError,
   UnknownHumanLoopError,
@@ -23,12 +24,23 @@ import { HumanLoopEvent, type HumanLoopStatus, Image, ImageSchema, type ObjectRe
 import { HumanLoop, type LoopState } from "./human-loop";
 import { LabeledKey } from "./labeled-key";
 import { Outcome, type OutcomeRecord } from "./outcome";
-import type { Clock, Detector, ObjectStore, ReviewQueue, SettingsSource, TaskCallback } from "./ports";
+import type {
+  Clock,
+  Detector,
+  ModelHost,
+  ObjectStore,
+  ReviewQueue,
+  SettingsSource,
+  TaskCallback,
+} from "./ports";
 import { Retrain, type RetrainDecision } from "./retrain";
 import { Settings } from "./settings";
 import { parseWith } from "./validation";
 
 const JSON_TYPE = "application/json";
+
+/** Re-reads of the retrain counter one CheckRetrain makes after losing a race, before it reports the conflict. */
+const COUNTER_WRITE_ATTEMPTS = 10;
 
 /** DetectLabels' Payload. */
 export const DetectInputSchema = z.object({ event: z.unknown(), executionName: z.string().min(1) });
@@ -48,14 +60,43 @@ export const CheckRetrainInputSchema = z.object({ executionName: z.string().min(
 const NO_DETECTION: DetectCustomLabelsResult = { CustomLabels: [] };
 
 /** DetectLabels: runs the active model (or none yet: confidence 0, so a human looks). */
-export function createDetectService(deps: { detector: Detector; settings: SettingsSource }) {
+export function createDetectService(deps: {
+  detector: Detector;
+  settings: SettingsSource;
+  /** With it, a stopped model is started on demand and each use is recorded for the idle check. */
+  upkeep?: { models: ModelHost; used(modelVersionArn: string): Promise<void> };
+}) {
+  const run = async (image: Image, modelVersionArn: string, minInferenceUnits: number) => {
+    try {
+      const result = await deps.detector.detect(image, modelVersionArn);
+      // Only bookkeeping for the idle check: losing one record at worst stops a busy model early,
+      // and it starts again on demand, whereas failing here would fail the image.
+      await deps.upkeep?.used(modelVersionArn).catch(() => undefined);
+      return result;
+    } catch (error) {
+      // A model stopped for idleness wakes on demand; the state machine retries until it runs.
+      if (error instanceof ModelNotReadyError && deps.upkeep) {
+        try {
+          await deps.upkeep.models.start(modelVersionArn, minInferenceUnits);
+        } catch (startError) {
+          // Still ModelNotReadyError, so the retry keeps the image; the message says why it may not wake.
+          throw new ModelNotReadyError(
+            `${error.message}; starting it failed: ${(startError as Error).message}`,
+          );
+        }
+      }
+      throw error;
+    }
+  };
   return {
     async detect(payload: unknown) {
       const input = parseWith(DetectInputSchema, payload, InvalidInputError, "Invalid DetectLabels payload");
       const image = Image.fromEvent(input.event);
       const settings = await deps.settings.load();
       const modelVersionArn = settings.activeModelVersionArn || null;
-      const result = modelVersionArn ? await deps.detector.detect(image, modelVersionArn) : NO_DETECTION;
+      const result = modelVersionArn
+        ? await run(image, modelVersionArn, settings.minInferenceUnits)
+        : NO_DETECTION;
       return { image, detection: Detection.decide({ image, result, modelVersionArn, settings }) };
     },
   };
@@ -230,24 +271,30 @@ export function createLabelingService(deps: {
       if (marker) return Retrain.parseDecision(marker.body, markerRef.key);
 
       const settings = await deps.settings.load();
-      const counter = await deps.store.get(counterRef);
-      const state = counter ? Retrain.parseState(counter.body) : Retrain.initial();
-      const { next, due, trainingName, alreadyCounted } = Retrain.count(state, executionName, settings);
-      if (!alreadyCounted) {
-        const body = JSON.stringify(next);
-        try {
-          const written = counter
-            ? await deps.store.putIfMatch(counterRef, body, counter.etag, JSON_TYPE)
-            : await deps.store.putIfAbsent(counterRef, body, JSON_TYPE);
-          if (!written) throw new WriteConflictError("The retrain counter was created concurrently");
-        } catch (error) {
-          if (error instanceof WriteConflictError) {
-            throw new CounterConflictError(`The retrain counter changed while counting ${executionName}`);
+      // A lost race means another image was just counted: re-reading at once makes progress, whereas
+      // leaving every retry to the state machine's backoff starves a burst of simultaneous labels.
+      let decision: RetrainDecision | undefined;
+      for (let attempt = 1; !decision; attempt++) {
+        const counter = await deps.store.get(counterRef);
+        const state = counter ? Retrain.parseState(counter.body) : Retrain.initial();
+        const { next, due, trainingName, alreadyCounted } = Retrain.count(state, executionName, settings);
+        if (!alreadyCounted) {
+          const body = JSON.stringify(next);
+          try {
+            const written = counter
+              ? await deps.store.putIfMatch(counterRef, body, counter.etag, JSON_TYPE)
+              : await deps.store.putIfAbsent(counterRef, body, JSON_TYPE);
+            if (!written) throw new WriteConflictError("The retrain counter was created concurrently");
+          } catch (error) {
+            if (!(error instanceof WriteConflictError)) throw error;
+            if (attempt >= COUNTER_WRITE_ATTEMPTS) {
+              throw new CounterConflictError(`The retrain counter changed while counting ${executionName}`);
+            }
+            continue;
           }
-          throw error;
         }
+        decision = { due, trainingName };
       }
-      const decision: RetrainDecision = { due, trainingName };
       await deps.store.putIfAbsent(markerRef, JSON.stringify(decision), JSON_TYPE);
       return decision;
     },

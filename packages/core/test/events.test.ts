@@ -160,3 +160,49 @@ describe("S3Uri", () => {
     expect(parse).toThrow(InvalidInputError);
   });
 });
+
+describe("Image.fromEvent with a review-batch Manifest Item", () => {
+  const manifestItem = (sourceRef: unknown) => ({
+    source: "secondlook.review-batch",
+    "detail-type": "Manifest Item",
+    detail: { "source-ref": sourceRef },
+  });
+
+  it("takes bucket and key verbatim from the item's source-ref", () => {
+    // Arrange
+    const event = manifestItem("s3://other-bucket/batch/my+logo 1.png");
+
+    // Act
+    const image = Image.fromEvent(event);
+
+    // Assert
+    expect(image).toEqual({
+      bucket: "other-bucket",
+      key: "batch/my+logo 1.png",
+      uri: "s3://other-bucket/batch/my+logo 1.png",
+    });
+  });
+
+  it("refuses a source-ref that is not an s3:// object URI", () => {
+    // Arrange
+    const event = manifestItem("https://example.com/a.png");
+
+    // Act
+    const read = () => Image.fromEvent(event);
+
+    // Assert
+    expect(read).toThrow(InvalidEventError);
+    expect(read).toThrow(/source-ref/);
+  });
+
+  it("refuses a Manifest Item without a source-ref", () => {
+    // Arrange
+    const event = manifestItem(undefined);
+
+    // Act
+    const read = () => Image.fromEvent(event);
+
+    // Assert
+    expect(read).toThrow(InvalidEventError);
+  });
+});

@@ -195,3 +195,83 @@ describe("Outcome.record", () => {
     expect(key).toBe("outcomes/exec-1.json");
   });
 });
+
+describe("Outcome audits", () => {
+  const sampled = { ...detection, label: "AWS", confidence: 96, sampled: true, reason: "sampling" as const };
+
+  it("records a sampled image the reviewer labels like the model as an agreement", () => {
+    // Arrange
+    const input = Outcome.parseInput({
+      outcome: "human-labeled",
+      executionName: "exec-1",
+      startTime,
+      image,
+      detection: sampled,
+      review: review("labeled", "AWS"),
+      copy: { key: "images_labeled_by_folder/AWS/x.png", label: "AWS" },
+    });
+
+    // Act
+    const record = Outcome.record(input, now);
+
+    // Assert
+    expect(record.audit).toEqual({ verdict: "agreement", modelLabel: "AWS", humanLabel: "AWS" });
+    expect(Outcome.schema.parse(record)).toEqual(record);
+  });
+
+  it("records a sampled image the reviewer labels otherwise as a correction", () => {
+    // Arrange
+    const input = Outcome.parseInput({
+      outcome: "human-labeled",
+      executionName: "exec-1",
+      startTime,
+      image,
+      detection: sampled,
+      review: review("labeled", "Amazon"),
+      copy: { key: "images_labeled_by_folder/Amazon/x.png", label: "Amazon" },
+    });
+
+    // Act
+    const record = Outcome.record(input, now);
+
+    // Assert
+    expect(record.audit).toEqual({ verdict: "correction", modelLabel: "AWS", humanLabel: "Amazon" });
+  });
+
+  it("records None of the Above on a sampled image as a correction", () => {
+    // Arrange
+    const input = Outcome.parseInput({
+      outcome: "skipped",
+      executionName: "exec-1",
+      startTime,
+      image,
+      detection: sampled,
+      review: review("none-of-the-above", NONE_OF_THE_ABOVE),
+    });
+
+    // Act
+    const record = Outcome.record(input, now);
+
+    // Assert
+    expect(record.audit).toEqual({ verdict: "correction", modelLabel: "AWS", humanLabel: NONE_OF_THE_ABOVE });
+  });
+
+  it("records no audit for an image sent to review because the model was unsure", () => {
+    // Arrange
+    const input = Outcome.parseInput({
+      outcome: "human-labeled",
+      executionName: "exec-1",
+      startTime,
+      image,
+      detection,
+      review: review("labeled", "AWS"),
+      copy: { key: "images_labeled_by_folder/AWS/x.png", label: "AWS" },
+    });
+
+    // Act
+    const record = Outcome.record(input, now);
+
+    // Assert
+    expect(record.audit).toBeNull();
+  });
+});

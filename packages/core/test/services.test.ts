@@ -86,7 +86,7 @@ describe("createLabelingService().checkRetrain", () => {
     });
   });
 
-  it("lets one of two concurrent counts win and makes the other retry, so both count once", async () => {
+  it("counts two concurrent labels once each: the one that loses the race re-reads and counts again", async () => {
     // Arrange
     const { store, objects } = memoryStore();
     const service = createLabelingService({
@@ -102,15 +102,39 @@ describe("createLabelingService().checkRetrain", () => {
       service.checkRetrain({ executionName: "e1" }),
       service.checkRetrain({ executionName: "e2" }),
     ]);
-    const lost = results.findIndex((result) => result.status === "rejected");
-    await service.checkRetrain({ executionName: lost === 0 ? "e1" : "e2" });
 
     // Assert
-    expect(results.filter((result) => result.status === "rejected")).toHaveLength(1);
-    expect((results[lost] as PromiseRejectedResult).reason).toBeInstanceOf(CounterConflictError);
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "fulfilled"]);
     expect(JSON.parse(objects.get(`${BUCKET}/${Retrain.counterKey}`)?.body ?? "")).toMatchObject({
       untrained: 3,
     });
+  });
+
+  it("reports CounterConflictError when the counter keeps changing under every re-read", async () => {
+    // Arrange
+    const { store, objects } = memoryStore();
+    const racing: ObjectStore = {
+      ...store,
+      putIfMatch: async (ref) => {
+        throw new WriteConflictError(`${ref.key} changed`);
+      },
+    };
+    const service = createLabelingService({
+      store: racing,
+      settings: settingsOf({ minUntrainedImages: 10 }),
+      clock,
+      bucket: BUCKET,
+    });
+    objects.set(`${BUCKET}/${Retrain.counterKey}`, {
+      body: JSON.stringify({ generation: 0, untrained: 1, recent: [] }),
+      etag: "1",
+    });
+
+    // Act
+    const counting = service.checkRetrain({ executionName: "e1" });
+
+    // Assert
+    await expect(counting).rejects.toBeInstanceOf(CounterConflictError);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   createTrainingPlanner,
   type ListedObject,
   listS3Objects,
+  type RunningTraining,
   versionNameOf,
 } from "@secondlook/functions/handlers/build-training-manifest";
 import { mockClient } from "aws-sdk-client-mock";
@@ -18,6 +19,7 @@ import { untyped } from "./fakes";
 const BUCKET = "secondlook-test-data";
 const EXECUTION = "crossing-40-2026-11-21";
 const CREATED = new Date("2026-11-20T10:00:00.000Z");
+const MACHINE = "arn:aws:states:us-east-1:111122223333:stateMachine:secondlook-test-train-model";
 
 const labeled = (label: string, file: string): ListedObject => ({
   key: `${Prefixes.labeled}${label}/${file}`,
@@ -44,12 +46,20 @@ function memoryStore() {
   return { store, puts };
 }
 
-function planner(objects: ListedObject[], overrides: Partial<Settings> = {}) {
+function planner(
+  objects: ListedObject[],
+  overrides: Partial<Settings> = {},
+  running: RunningTraining[] = [],
+) {
   const { store, puts } = memoryStore();
   const listed: string[] = [];
   const plan = createTrainingPlanner({
     bucket: BUCKET,
     store,
+    running: async function* (stateMachineArn) {
+      listed.push(stateMachineArn);
+      yield* running;
+    },
     settings: { load: async () => ({ ...Settings.defaults(), ...overrides }) },
     list: async function* (prefix) {
       listed.push(prefix);
@@ -152,6 +162,39 @@ describe("BuildTrainingManifest", () => {
 
     // Assert
     expect(result.train).toBe(true);
+  });
+
+  it("does not train while an earlier train-model execution is still running", async () => {
+    // Arrange
+    const startTime = "2026-11-21T10:00:01.000Z";
+    const { plan, puts } = planner([labeled("acme", "a.png"), labeled("globex", "b.png")], {}, [
+      { name: "retrain-3", startDate: new Date("2026-11-21T10:00:00.000Z") },
+      { name: EXECUTION, startDate: new Date(startTime) },
+    ]);
+
+    // Act
+    const result = await plan({ executionName: EXECUTION, stateMachineArn: MACHINE, startTime });
+
+    // Assert
+    expect(result).toEqual({ train: false, reason: "Training retrain-3 is already in progress." });
+    expect(puts).toEqual([]);
+  });
+
+  it("trains when the only other running trainings started after it, or at once with a later name", async () => {
+    // Arrange
+    const startTime = "2026-11-21T10:00:01.000Z";
+    const { plan, listed } = planner([labeled("acme", "a.png"), labeled("globex", "b.png")], {}, [
+      { name: EXECUTION, startDate: new Date(startTime) },
+      { name: "zz-same-instant", startDate: new Date(startTime) },
+      { name: "aa-later", startDate: new Date("2026-11-21T10:00:02.000Z") },
+    ]);
+
+    // Act
+    const result = await plan({ executionName: EXECUTION, stateMachineArn: MACHINE, startTime });
+
+    // Assert
+    expect(result.train).toBe(true);
+    expect(listed).toContain(MACHINE);
   });
 
   it("rejects a payload without an execution name with InvalidInputError and writes nothing", async () => {

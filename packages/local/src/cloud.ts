@@ -24,6 +24,7 @@ import {
   Env,
   FlowDefinition,
   Functions,
+  IDLE_CHECK_MINUTES,
   OtherSubstitutions,
   Prefixes,
   Rules,
@@ -32,6 +33,8 @@ import {
 } from "@secondlook/core/blueprint";
 import { Settings } from "@secondlook/core/settings";
 import { createLocalA2I } from "./a2i/a2i";
+import { createLocalCloudFormation, type LocalStack, sstStacks } from "./cloudformation/cloudformation";
+import { createConsole } from "./console/console";
 import { type Clock, LOCAL_ACCOUNT, LOCAL_REGION, systemClock } from "./contracts";
 import { createEdgeServer } from "./edge/server";
 import { createEventRules } from "./events/rules";
@@ -101,7 +104,18 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const rules = await createEventRules({ dataDir });
   const s3 = await createLocalS3({ dataDir, bus: rules.bus, clock });
   const ssm = await createLocalSsm({ dataDir });
-  const a2i = await createLocalA2I({ dataDir, objects: s3.objects, bus: rules.bus, clock, timeScale });
+  // RenderUiTemplate's grant_read_access signs URLs the portal serves; the portal starts later.
+  let grantReadAccess = (s3Uri: string): string => {
+    throw new Error(`The portal is not running yet to grant read access to ${s3Uri}`);
+  };
+  const a2i = await createLocalA2I({
+    dataDir,
+    objects: s3.objects,
+    bus: rules.bus,
+    clock,
+    timeScale,
+    grantReadAccess: (s3Uri) => grantReadAccess(s3Uri),
+  });
   const rekognition = await createLocalRekognition({ dataDir, objects: s3.objects, clock, timeScale });
   const lambda = createLocalLambda({ stage });
 
@@ -112,7 +126,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   }));
-  const states = await createStatesEngine({ dataDir, invoker: lambda, sdk, clock, timeScale });
+  const states = await createStatesEngine({
+    dataDir,
+    invoker: lambda,
+    sdk,
+    clock,
+    timeScale,
+    objects: s3.objects,
+  });
+  // DescribeStacks finds the stage only once provisioning has filled in its outputs, as after a deploy.
+  let stacks: LocalStack[] = [];
+  const cloudformation = createLocalCloudFormation({ stacks: () => stacks });
 
   const edge = await createEdgeServer({
     host,
@@ -124,6 +148,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       sagemaker: a2i.sagemakerHandler,
       rekognition: rekognition.handler,
       ssm: ssm.handler,
+      cloudformation: cloudformation.handler,
     },
   });
   endpoint = edge.url;
@@ -144,16 +169,28 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     [Env.settingsPath]: path,
     [Env.flowDefinitionArn]: provisioned.flowDefinitionArn,
     [Env.projectArn]: provisioned.projectArn,
-    [Env.trainModelStateMachineArn]: stateMachineArn("train-model"),
+    [Env.trainModelStateMachineArn]: stateMachineArn(StateMachines.trainModel.name),
   });
 
   const stateMachineArns = {} as Record<keyof typeof StateMachines, string>;
   for (const key of Object.keys(StateMachines) as (keyof typeof StateMachines)[]) {
     const text = await readFile(join(REPO_ROOT, "statemachines", StateMachines[key].file), "utf8");
-    const definition = substitute(text, substitutions(lambda.arns));
+    const definition = substitute(
+      text,
+      substitutions(lambda.arns, { bucket, projectArn: provisioned.projectArn, settingsPath: path }),
+    );
     const created = await states.createStateMachine({ name: StateMachines[key].name, definition });
     stateMachineArns[key] = created.stateMachineArn;
   }
+
+  stacks = sstStacks(stage, clock.now(), {
+    bucket,
+    settingsPath: path,
+    flowDefinitionArn: provisioned.flowDefinitionArn,
+    projectArn: provisioned.projectArn,
+    reviewImageStateMachineArn: stateMachineArns.reviewImage,
+    trainModelStateMachineArn: stateMachineArns.trainModel,
+  });
 
   rules.addRule({
     name: "image-uploaded",
@@ -166,6 +203,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     },
   });
   rules.addRule({
+    name: "manifest-uploaded",
+    pattern: Rules.manifestUploaded(bucket),
+    target: async (event) => {
+      await states.startExecution({
+        stateMachineArn: stateMachineArns.reviewBatch,
+        input: JSON.stringify(event),
+      });
+    },
+  });
+  rules.addRule({
     name: "human-loop-status-changed",
     pattern: Rules.humanLoopStatusChanged(provisioned.flowDefinitionArn),
     target: async (event) => {
@@ -173,14 +220,39 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     },
   });
 
+  const executionsConsole = await createConsole({
+    states,
+    objects: s3.objects,
+    endpoint: () => endpoint,
+    bucket,
+    settingsPath: path,
+    flowDefinitionArn: provisioned.flowDefinitionArn,
+    projectArn: provisioned.projectArn,
+    stateMachineArns,
+    clock,
+  });
   const portal = await createPortal({
     dataDir,
     queue: a2i.queue,
     objects: s3.objects,
     host,
     port: options.webPort ?? 0,
+    mounts: { "/console": executionsConsole.handler },
+    clock,
   });
+  grantReadAccess = portal.grantReadAccess;
   await states.resume();
+
+  // EventBridge's schedule for the idle check, shortened by timeScale like every other wait.
+  const idleCheck = setInterval(
+    () => {
+      lambda
+        .invoke(lambda.arns.stopIdleModel, { source: "aws.events", "detail-type": "Scheduled Event" })
+        .catch((error: Error) => console.error(`[local] idle check failed: ${error.message}`));
+    },
+    IDLE_CHECK_MINUTES * 60_000 * timeScale,
+  );
+  idleCheck.unref();
 
   return {
     endpoint,
@@ -195,6 +267,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     services: { s3, ssm, a2i, rekognition, states, rules, portal },
     drain: () => rules.drain(),
     async close() {
+      clearInterval(idleCheck);
+      executionsConsole.close();
       await portal.close();
       await edge.close();
       await states.close();
@@ -210,9 +284,17 @@ function stateMachineArn(name: string) {
 }
 
 /** The `${…}` values for every definition, keyed by the placeholders the blueprint names. */
-function substitutions(functionArns: Record<keyof typeof Functions, string>): Record<string, string> {
+function substitutions(
+  functionArns: Record<keyof typeof Functions, string>,
+  deployment: { bucket: string; projectArn: string; settingsPath: string },
+): Record<string, string> {
   const values: Record<string, string> = {
-    [OtherSubstitutions.trainModelStateMachineArn]: stateMachineArn("train-model"),
+    [OtherSubstitutions.trainModelStateMachineArn]: stateMachineArn(StateMachines.trainModel.name),
+    [OtherSubstitutions.reviewImageStateMachineArn]: stateMachineArn(StateMachines.reviewImage.name),
+    [OtherSubstitutions.projectArn]: deployment.projectArn,
+    [OtherSubstitutions.bucketName]: deployment.bucket,
+    [OtherSubstitutions.modelOutputPrefix]: Prefixes.modelOutput,
+    [OtherSubstitutions.activeModelVersionParameterName]: `${deployment.settingsPath}${Settings.parameterName("activeModelVersionArn")}`,
   };
   for (const key of Object.keys(Functions) as (keyof typeof Functions)[]) {
     const placeholder = Functions[key].substitution;

@@ -4,6 +4,7 @@
  * for Custom Labels and returns what the rest of train-model needs.
  */
 import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import { paginateListExecutions, type SFNClient } from "@aws-sdk/client-sfn";
 import { Prefixes } from "@secondlook/core/blueprint";
 import { InvalidInputError } from "@secondlook/core/errors";
 import type { ObjectRef } from "@secondlook/core/events";
@@ -14,7 +15,7 @@ import { parseWith } from "@secondlook/core/validation";
 import { z } from "zod";
 import { createS3ObjectStore } from "../adapters/s3-object-store";
 import { createSsmSettingsSource } from "../adapters/ssm-settings-source";
-import { s3, ssm } from "../clients";
+import { s3, sfn, ssm } from "../clients";
 import { env } from "../env";
 
 /** The reason review-image's StartRetraining gives; any other start is an operator's. */
@@ -22,8 +23,45 @@ export const AUTOMATIC_REASON = "new-labels";
 
 export const BuildTrainingManifestInput = z.object({
   executionName: z.string().min(1).max(80),
+  /** `$$.StateMachine.Id` and `$$.Execution.StartTime`: which trainings run beside this one, and which came first. */
+  stateMachineArn: z.string().min(1).optional(),
+  startTime: z.iso.datetime({ offset: true }).optional(),
   input: z.looseObject({ reason: z.string().optional() }).default({}),
 });
+
+/** A train-model execution that is still RUNNING. */
+export interface RunningTraining {
+  name: string;
+  startDate: Date;
+}
+
+/** Lists the RUNNING executions of a state machine. */
+export type ListRunningTrainings = (stateMachineArn: string) => AsyncIterable<RunningTraining>;
+
+/**
+ * Whether `other` goes before `self`: it started earlier, or at the same instant with a smaller name.
+ * Every pair of running trainings agrees on the order, so exactly one of them goes ahead.
+ */
+export function startedBefore(other: RunningTraining, self: RunningTraining): boolean {
+  const delta = other.startDate.getTime() - self.startDate.getTime();
+  return delta < 0 || (delta === 0 && other.name < self.name);
+}
+
+/** ListExecutions(statusFilter RUNNING), page by page. */
+export function listRunningExecutions(client: SFNClient): ListRunningTrainings {
+  return async function* (stateMachineArn) {
+    for await (const page of paginateListExecutions(
+      { client },
+      { stateMachineArn, statusFilter: "RUNNING" },
+    )) {
+      for (const execution of page.executions ?? []) {
+        if (execution.name && execution.startDate) {
+          yield { name: execution.name, startDate: execution.startDate };
+        }
+      }
+    }
+  };
+}
 
 export interface ListedObject {
   key: string;
@@ -74,9 +112,11 @@ export function createTrainingPlanner(deps: {
   store: ObjectStore;
   settings: SettingsSource;
   bucket: string;
+  /** Without it (or without the execution's identity in the payload) no in-progress check is made. */
+  running?: ListRunningTrainings;
 }) {
   return async (payload: unknown): Promise<TrainingPlan> => {
-    const { executionName, input } = parseWith(
+    const { executionName, input, stateMachineArn, startTime } = parseWith(
       BuildTrainingManifestInput,
       payload,
       InvalidInputError,
@@ -85,6 +125,15 @@ export function createTrainingPlanner(deps: {
     const settings = await deps.settings.load();
     if (input.reason === AUTOMATIC_REASON && !settings.autoTrainingEnabled) {
       return { train: false, reason: "Automatic training is off (auto-training-enabled is false)." };
+    }
+    if (deps.running && stateMachineArn && startTime) {
+      const self = { name: executionName, startDate: new Date(startTime) };
+      for await (const other of deps.running(stateMachineArn)) {
+        if (other.name !== executionName && startedBefore(other, self)) {
+          // Its manifest was built from the same folders; this crossing's labels join the next training.
+          return { train: false, reason: `Training ${other.name} is already in progress.` };
+        }
+      }
     }
     const builder = createManifestBuilder(deps.bucket);
     const lines: string[] = [];
@@ -134,6 +183,7 @@ export const handler = async (payload: unknown) => {
     store: createS3ObjectStore(s3),
     settings: createSsmSettingsSource(ssm, env().settingsPath),
     bucket: env().bucket,
+    running: listRunningExecutions(sfn),
   });
   return planner(payload);
 };

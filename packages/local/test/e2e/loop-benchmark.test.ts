@@ -1,0 +1,35 @@
+/**
+ * The loop benchmark in a small configuration, as a test of the loop's behaviour: three rounds
+ * through the local cloud with a reviewer answering in the portal and train-model between rounds.
+ * `npm run bench:loop` runs the full configuration and records the figures in docs/benchmarks.md.
+ */
+import { describe, expect, it } from "vitest";
+import { type RoundResult, runLoopBenchmark } from "../../src/demo/loop";
+
+// The handlers must see each setting change at once, not after Powertools' 30-second cache.
+process.env.POWERTOOLS_PARAMETERS_MAX_AGE = "0";
+
+describe("the active-learning loop benchmark (small configuration)", () => {
+  it("keeps auto-labels accurate, loses no image, and learns a class that appears later", async () => {
+    // Arrange
+    const options = { rounds: 3, imagesPerRound: 30, humanSamplingPercent: 5, seed: 7 };
+
+    // Act
+    const rows: RoundResult[] = await runLoopBenchmark(options);
+
+    // Assert
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row.images).toBe(30);
+      expect(row.autoLabelAccuracy ?? 1).toBeGreaterThanOrEqual(0.95);
+      expect(row.reviewRate).toBeLessThanOrEqual(0.5);
+    }
+    expect(rows.slice(0, 2).map((row) => row.training)).toEqual(["promoted", "promoted"]);
+    const [, firstSeen, learned] = rows;
+    // The first model has never seen the late class, so every one of its images goes to a person;
+    // once reviewers' answers were trained on, fewer of them need one.
+    expect(firstSeen?.lateClassReviewRate).toBe(1);
+    expect(learned?.lateClassReviewRate ?? 1).toBeLessThan(1);
+    expect(learned?.modelVersion).toBe("after-round-2");
+  }, 300_000);
+});
