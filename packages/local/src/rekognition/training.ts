@@ -4,6 +4,7 @@
  * under the version's OutputConfig (the evaluation summary file and the manifest snapshots), plus
  * the model artifact.
  */
+import { createHash } from "node:crypto";
 import type { LocalObjects } from "../contracts";
 import { decodeImage, decodeRegion } from "./decode";
 import {
@@ -75,6 +76,11 @@ async function readManifest(objects: LocalObjects, location: S3Location): Promis
     }
     throw error;
   }
+}
+
+/** A digest of decoded pixels: identical images sort together whatever their key. */
+function contentDigest(pixels: Pixels): string {
+  return createHash("sha256").update(pixels.data).digest("hex");
 }
 
 interface Loaded {
@@ -203,8 +209,14 @@ export async function runTraining(objects: LocalObjects, job: TrainingJob): Prom
       `More than 20 % of the images are unusable; s3://${first?.entry.bucket}/${first?.entry.key}: ${first?.error}`,
     );
   }
+  // Ordered by content, not by manifest line: keys carry execution names that differ run to run,
+  // and the same images must give the same split and the same model.
   const usable = (list: Loaded[]) =>
-    list.filter((l): l is Loaded & { pixels: Pixels } => l.pixels !== undefined);
+    list
+      .filter((l): l is Loaded & { pixels: Pixels } => l.pixels !== undefined)
+      .map((l) => ({ l, digest: `${l.label}\u0000${contentDigest(l.pixels)}` }))
+      .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
+      .map(({ l }) => l);
   const isNegative = (l: Loaded) => negativeLabel !== undefined && l.label === negativeLabel;
   const toLabeled = (l: Loaded & { pixels: Pixels }): LabeledPixels => ({ label: l.label, pixels: l.pixels });
   const negatives = usable(loadedTrain).filter(isNegative);
