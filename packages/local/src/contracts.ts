@@ -32,6 +32,8 @@ export interface EventBus {
 /** In-process object access for services that read or write the local S3 (A2I, Rekognition, engine). */
 export interface LocalObjects {
   get(bucket: string, key: string): Promise<Buffer>;
+  /** Streams an object's bytes (large manifests are read without holding them whole). */
+  stream?(bucket: string, key: string): Promise<AsyncIterable<Uint8Array>>;
   put(bucket: string, key: string, body: Buffer, contentType?: string): Promise<{ etag: string }>;
   head(bucket: string, key: string): Promise<{ size: number; etag: string; lastModified: Date } | undefined>;
   /** Streams keys in lexicographic order; never loads a whole listing. */

@@ -16,7 +16,7 @@ import {
 import { page } from "./paging";
 import type { CreateFlowDefinitionRequest } from "./schemas";
 import type { A2IStore } from "./store";
-import { renderTaskTemplate, TemplateRenderError } from "./template";
+import { checkTemplateSyntax, renderTaskTemplate, TemplateRenderError } from "./template";
 
 /** Until A2I documents one, a loop with no TaskAvailabilityLifetimeInSeconds stays available 10 days. */
 export const DEFAULT_TASK_AVAILABILITY_SECONDS = 864_000;
@@ -63,6 +63,15 @@ export class ControlPlane {
   }): Promise<string> {
     if (this.uis.has(input.HumanTaskUiName)) {
       throw new ServiceError("ResourceInUse", `HumanTaskUi ${input.HumanTaskUiName} already exists.`);
+    }
+    // A template that cannot parse would only fail later, in front of a reviewer.
+    try {
+      checkTemplateSyntax(input.UiTemplate.Content);
+    } catch (error) {
+      throw new ServiceError(
+        "ValidationException",
+        `UiTemplate is not a valid Liquid template: ${(error as Error).message}`,
+      );
     }
     const record: HumanTaskUiRecord = {
       name: input.HumanTaskUiName,

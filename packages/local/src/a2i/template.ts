@@ -90,6 +90,20 @@ function createEngine(options: RenderTaskTemplateOptions): Liquid {
   return engine;
 }
 
+/** Throws TemplateRenderError when a worker template is not valid Liquid, before anyone renders it. */
+export function checkTemplateSyntax(template: string): void {
+  const engine = createEngine({
+    grantReadAccess: () => {
+      throw new TemplateRenderError("grant_read_access is not available while checking syntax");
+    },
+  });
+  try {
+    engine.parse(template);
+  } catch (error) {
+    throw new TemplateRenderError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Renders an A2I worker task template with `task.input` bound to `input` (the parsed InputContent). */
 export async function renderTaskTemplate(
   template: string,

@@ -159,13 +159,22 @@ export async function openAccountStore(dataDir: string, options: { issuer: () =>
   };
 
   /** Re-reads the file when it changed on disk since we last read or wrote it. */
-  const refresh = async () => {
+  const refreshNow = async () => {
     const version = await fileVersion();
     if (version === loadedVersion) return;
     await load();
     loadedVersion = version;
   };
-  await refresh();
+  await refreshNow();
+
+  // A re-read replaces the in-memory accounts, so it must never run between another operation's
+  // change and its write: concurrent adds would otherwise lose accounts.
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(operation: () => Promise<T>): Promise<T> => {
+    const run = tail.then(operation, operation);
+    tail = run.catch(() => undefined);
+    return run;
+  };
 
   // Writes are serialized and atomic (temp file + rename) so a crash never leaves half a file.
   let writing: Promise<void> = Promise.resolve();
@@ -204,53 +213,61 @@ export async function openAccountStore(dataDir: string, options: { issuer: () =>
   };
 
   return {
-    refresh,
+    refresh: () => exclusive(refreshNow),
     /** Creates a reviewer and returns their one-time generated password. */
     async add(username: string): Promise<{ password: string }> {
-      await refresh();
-      const key = normalizeUsername(username);
-      if (accounts.has(key)) throw new AccountExistsError(username);
-      const account: StoredAccount = {
-        username: key,
-        workerId: randomBytes(8).toString("hex"),
-        sub: randomUUID(),
-        salt: "",
-        hash: "",
-        mustChangePassword: true,
-        createdAt: clock.now().toISOString(),
-      };
-      const password = generatePassword();
-      await setPassword(account, password, true);
-      accounts.set(key, account);
-      await persist();
-      return { password };
+      return exclusive(async () => {
+        await refreshNow();
+        const key = normalizeUsername(username);
+        if (accounts.has(key)) throw new AccountExistsError(username);
+        const account: StoredAccount = {
+          username: key,
+          workerId: randomBytes(8).toString("hex"),
+          sub: randomUUID(),
+          salt: "",
+          hash: "",
+          mustChangePassword: true,
+          createdAt: clock.now().toISOString(),
+        };
+        const password = generatePassword();
+        await setPassword(account, password, true);
+        accounts.set(key, account);
+        await persist();
+        return { password };
+      });
     },
     async remove(username: string): Promise<void> {
-      await refresh();
-      const account = find(username);
-      accounts.delete(account.username);
-      await persist();
+      return exclusive(async () => {
+        await refreshNow();
+        const account = find(username);
+        accounts.delete(account.username);
+        await persist();
+      });
     },
     /** Replaces the password with a new generated one that must be changed at the next sign-in. */
     async resetPassword(username: string): Promise<{ password: string }> {
-      await refresh();
-      const account = find(username);
-      const password = generatePassword();
-      await setPassword(account, password, true);
-      await persist();
-      return { password };
+      return exclusive(async () => {
+        await refreshNow();
+        const account = find(username);
+        const password = generatePassword();
+        await setPassword(account, password, true);
+        await persist();
+        return { password };
+      });
     },
     async list(): Promise<AccountSummary[]> {
-      await refresh();
-      return [...accounts.values()]
-        .map(({ username, workerId, sub, mustChangePassword, createdAt }) => ({
-          username,
-          workerId,
-          sub,
-          mustChangePassword,
-          createdAt,
-        }))
-        .sort((a, b) => a.username.localeCompare(b.username));
+      return exclusive(async () => {
+        await refreshNow();
+        return [...accounts.values()]
+          .map(({ username, workerId, sub, mustChangePassword, createdAt }) => ({
+            username,
+            workerId,
+            sub,
+            mustChangePassword,
+            createdAt,
+          }))
+          .sort((a, b) => a.username.localeCompare(b.username));
+      });
     },
     /** Checks a password; resolves to the account's worker identity, or undefined when it is wrong. */
     async verify(
@@ -268,15 +285,17 @@ export async function openAccountStore(dataDir: string, options: { issuer: () =>
     },
     /** Sets a reviewer-chosen password (at least 12 characters, different from the current one). */
     async changePassword(username: string, newPassword: string): Promise<void> {
-      checkNewPassword(newPassword);
-      await refresh();
-      const account = find(username);
-      const same = await scrypt(newPassword, Buffer.from(account.salt, "base64"));
-      if (timingSafeEqual(same, Buffer.from(account.hash, "base64"))) {
-        throw new WeakPasswordError("Choose a password different from the current one");
-      }
-      await setPassword(account, newPassword, false);
-      await persist();
+      return exclusive(async () => {
+        checkNewPassword(newPassword);
+        await refreshNow();
+        const account = find(username);
+        const same = await scrypt(newPassword, Buffer.from(account.salt, "base64"));
+        if (timingSafeEqual(same, Buffer.from(account.hash, "base64"))) {
+          throw new WeakPasswordError("Choose a password different from the current one");
+        }
+        await setPassword(account, newPassword, false);
+        await persist();
+      });
     },
     /** The current identity of a reviewer, or undefined once the account is removed. */
     worker(username: string): Worker | undefined {

@@ -607,6 +607,11 @@ class S3Service {
           await handle.close();
         }
       },
+      stream: async (bucket, key) => {
+        const { handle } = await this.store.openObject(bucket, key);
+        // The stream owns the handle and closes it when it ends or is destroyed.
+        return handle.createReadStream();
+      },
       put: async (bucket, key, body, contentType) => {
         validateKey(key);
         await this.store.requireBucket(bucket);

@@ -35,7 +35,14 @@ const schemas = {
   }),
   DescribeExecution: z.object({ executionArn: z.string() }),
   DescribeStateMachineForExecution: z.object({ executionArn: z.string() }),
-  ListExecutions: z.object({ stateMachineArn: z.string(), statusFilter: status.optional(), ...paging }),
+  ListExecutions: z.object({
+    stateMachineArn: z.string().optional(),
+    mapRunArn: z.string().optional(),
+    statusFilter: status.optional(),
+    ...paging,
+  }),
+  ListMapRuns: z.object({ executionArn: z.string(), ...paging }),
+  DescribeMapRun: z.object({ mapRunArn: z.string() }),
   StopExecution: z.object({
     executionArn: z.string(),
     error: z.string().max(256).optional(),
@@ -100,6 +107,8 @@ function operations(engine: EngineOperations): { [O in Operation]: (input: Input
       };
     },
     ListExecutions: (input) => engine.listExecutions(input),
+    ListMapRuns: (input) => engine.listMapRuns(input),
+    DescribeMapRun: (input) => engine.describeMapRun(input.mapRunArn),
     StopExecution: (input) => engine.stopExecution(input.executionArn, input.error, input.cause),
     GetExecutionHistory: (input) => engine.getExecutionHistory(input),
     SendTaskSuccess: async (input) => {

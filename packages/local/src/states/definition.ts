@@ -63,6 +63,26 @@ export interface State {
   ItemsPath?: string;
   ItemSelector?: unknown;
   MaxConcurrency?: number;
+  MaxConcurrencyPath?: string;
+  /** Distributed Map only. */
+  ItemReader?: {
+    Resource: string;
+    Parameters?: unknown;
+    ReaderConfig?: Record<string, unknown> & { MaxItemsPath?: string };
+  };
+  ItemBatcher?: {
+    MaxItemsPerBatch?: number;
+    MaxItemsPerBatchPath?: string;
+    MaxInputBytesPerBatch?: number;
+    MaxInputBytesPerBatchPath?: string;
+    BatchInput?: unknown;
+  };
+  ResultWriter?: { Resource?: string; Parameters?: unknown };
+  ToleratedFailurePercentage?: number;
+  ToleratedFailurePercentagePath?: string;
+  ToleratedFailureCount?: number;
+  ToleratedFailureCountPath?: string;
+  Label?: string;
 }
 
 /** A set of states with an entry point: the whole machine, a Parallel branch or a Map processor. */

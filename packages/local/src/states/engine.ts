@@ -3,7 +3,8 @@
  * callbacks, and the awsJson1_0 API the SDK's SFNClient talks to.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type Clock,
@@ -19,6 +20,8 @@ import { createStatesHandler } from "./api";
 import { type Definition, parseDefinition, readValidatedDefinition } from "./definition";
 import { InvalidDefinitionError, StatesError } from "./errors";
 import { ExecutionLog, readLog, type StoredEvent, toWireEvent } from "./history";
+import type { ReadableObjects } from "./item-reader";
+import type { MapRunHost, MapRunRecord } from "./map-run";
 import { type StateMachineRecord, StateMachineRegistry, type StateMachineType } from "./registry";
 import { type ChildOutcome, Interrupted, type TokenWaiter } from "./run-types";
 import { ExecutionRun } from "./runtime";
@@ -41,6 +44,7 @@ export interface ExecutionDescription {
   outputDetails?: { included: boolean };
   error?: string;
   cause?: string;
+  mapRunArn?: string;
   redriveCount: number;
   redriveStatus: "NOT_REDRIVABLE";
   redriveStatusReason: string;
@@ -53,6 +57,37 @@ export interface ExecutionListItem {
   status: ExecutionStatus;
   startDate: number;
   stopDate?: number;
+  mapRunArn?: string;
+  itemCount?: number;
+  redriveCount: number;
+}
+
+/** Counts of a map run's items or child executions by status (DescribeMapRun). */
+export interface MapRunCounts {
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  aborted: number;
+  total: number;
+  resultsWritten: number;
+  failuresNotRedrivable: number;
+  pendingRedrive: number;
+}
+
+/** DescribeMapRun's answer (epoch-second dates). */
+export interface MapRunDescription {
+  mapRunArn: string;
+  executionArn: string;
+  status: MapRunRecord["status"];
+  startDate: number;
+  stopDate?: number;
+  maxConcurrency: number;
+  toleratedFailurePercentage: number;
+  toleratedFailureCount: number;
+  itemCounts: MapRunCounts;
+  executionCounts: MapRunCounts;
   redriveCount: number;
 }
 
@@ -83,6 +118,8 @@ export interface StatesEngineOptions {
   clock?: Clock;
   /** Multiplies Wait durations, retry intervals and timeouts (e.g. 0.001 in tests); 1 = real time. */
   timeScale?: number;
+  /** The local S3, read by Distributed Map ItemReaders and written by ResultWriters. */
+  objects?: ReadableObjects;
 }
 
 export interface StatesEngine extends ExecutionStarter {
@@ -114,7 +151,8 @@ export interface StatesEngine extends ExecutionStarter {
   }): Promise<{ executionArn: string; startDate: number }>;
   describeExecution(executionArn: string): Promise<ExecutionDescription>;
   listExecutions(input: {
-    stateMachineArn: string;
+    stateMachineArn?: string;
+    mapRunArn?: string;
     statusFilter?: ExecutionStatus;
     maxResults?: number;
     nextToken?: string;
@@ -127,6 +165,17 @@ export interface StatesEngine extends ExecutionStarter {
     includeExecutionData?: boolean;
   }): Promise<{ events: HistoryEvent[]; nextToken?: string }>;
   stopExecution(executionArn: string, error?: string, cause?: string): Promise<{ stopDate: number }>;
+  listMapRuns(input: { executionArn: string; maxResults?: number; nextToken?: string }): Promise<{
+    mapRuns: {
+      executionArn: string;
+      mapRunArn: string;
+      stateMachineArn: string;
+      startDate: number;
+      stopDate?: number;
+    }[];
+    nextToken?: string;
+  }>;
+  describeMapRun(mapRunArn: string): Promise<MapRunDescription>;
   sendTaskSuccess(token: string, output: string): Promise<void>;
   sendTaskFailure(token: string, error?: string, cause?: string): Promise<void>;
   sendTaskHeartbeat(token: string): Promise<void>;
@@ -179,6 +228,9 @@ interface ExecutionRecord {
   error?: string;
   cause?: string;
   file: string;
+  /** Set on a Distributed Map's child executions. */
+  mapRunArn?: string;
+  itemCount?: number;
   /** Creation order, newest highest: ListExecutions' sort and paging key. */
   seq: number;
   /** Loaded for running executions; read from disk on demand for closed ones. */
@@ -249,7 +301,11 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   if (!(timeScale > 0)) throw new RangeError(`timeScale must be positive, got ${timeScale}`);
   const root = join(options.dataDir, "states");
   const executionsDir = join(root, "executions");
+  const mapRunsDir = join(root, "map-runs");
   mkdirSync(executionsDir, { recursive: true });
+  mkdirSync(mapRunsDir, { recursive: true });
+  const mapRuns = new Map<string, MapRunRecord>();
+  const mapRunChildren = new Map<string, Set<string>>();
   const registry = new StateMachineRegistry(join(root, "state-machines.json"));
   const executions = new Map<string, ExecutionRecord>();
   const tokens = new Map<string, TokenWaiter>();
@@ -259,6 +315,22 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   let closed = false;
 
   loadExecutions();
+  loadMapRuns();
+
+  function loadMapRuns() {
+    for (const file of readdirSync(mapRunsDir)) {
+      if (!file.endsWith(".json")) continue;
+      const record = JSON.parse(readFileSync(join(mapRunsDir, file), "utf8")) as MapRunRecord;
+      mapRuns.set(record.mapRunArn, record);
+    }
+  }
+
+  function indexChild(record: ExecutionRecord) {
+    if (!record.mapRunArn) return;
+    const children = mapRunChildren.get(record.mapRunArn) ?? new Set();
+    children.add(record.arn);
+    mapRunChildren.set(record.mapRunArn, children);
+  }
 
   // Steps between acknowledgements reach the page cache at once (a killed process loses nothing);
   // flushing running logs every second bounds what a power cut could lose without an fsync per step.
@@ -290,6 +362,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         file: path,
         seq: 0,
         nextId: events.length + 1,
+        ...(meta.mapRunArn ? { mapRunArn: meta.mapRunArn, itemCount: Number(meta.itemCount ?? 1) } : {}),
       };
       const last = events.at(-1) as StoredEvent;
       const status = TERMINAL[last.type];
@@ -301,6 +374,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     for (const record of loaded) {
       record.seq = ++seq;
       executions.set(record.arn, record);
+      indexChild(record);
     }
   }
 
@@ -397,6 +471,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         tokens,
         startChild: (input) => engine.startExecution(input),
         waitForChild,
+        ...(options.objects ? { objects: options.objects } : {}),
+        mapRuns: mapRunHost,
       },
       {
         executionArn: record.arn,
@@ -543,6 +619,145 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     await log?.sync();
   }
 
+  /** Records ExecutionStarted durably, then starts interpreting; the caller checked name and input. */
+  async function createExecution(
+    machine: { arn: string; name: string; definition: string; roleArn: string; type: StateMachineType },
+    arn: string,
+    name: string,
+    inputText: string,
+    child?: { mapRunArn: string; itemCount: number },
+  ): Promise<ExecutionRecord> {
+    const file = join(executionsDir, `${createHash("sha256").update(arn).digest("hex").slice(0, 40)}.jsonl`);
+    const startDate = clock.now().getTime();
+    const record: ExecutionRecord = {
+      arn,
+      name,
+      stateMachineArn: machine.arn,
+      stateMachineName: machine.name,
+      definition: machine.definition,
+      roleArn: machine.roleArn,
+      type: machine.type,
+      input: inputText,
+      startDate,
+      status: "RUNNING",
+      file,
+      seq: ++seq,
+      events: [],
+      nextId: 1,
+      log: new ExecutionLog(file),
+      ...(child ?? {}),
+    };
+    executions.set(arn, record);
+    indexChild(record);
+    append(record, {
+      previousEventId: 0,
+      timestamp: startDate,
+      type: "ExecutionStarted",
+      scope: "",
+      details: {
+        input: inputText,
+        inputDetails: { truncated: false },
+        roleArn: machine.roleArn,
+      },
+      meta: {
+        executionArn: arn,
+        name,
+        stateMachineArn: machine.arn,
+        stateMachineName: machine.name,
+        definition: machine.definition,
+        type: machine.type,
+        ...(child ? { mapRunArn: child.mapRunArn, itemCount: child.itemCount } : {}),
+      },
+    });
+    await record.log?.sync();
+    launch(record, record.events?.slice() ?? []);
+    return record;
+  }
+
+  const mapRunHost: MapRunHost = {
+    lookup: (executionArn) => {
+      const record = executions.get(executionArn);
+      return record && outcome(record);
+    },
+    async startChild(input) {
+      if (closed) throw new Interrupted("closed");
+      await createExecution(
+        {
+          arn: input.stateMachineArn,
+          name: input.stateMachineName,
+          definition: input.definition,
+          roleArn: DEFAULT_ROLE_ARN,
+          type: "STANDARD",
+        },
+        input.executionArn,
+        input.name,
+        input.input,
+        { mapRunArn: input.mapRunArn, itemCount: input.itemCount },
+      );
+    },
+    waitForChild,
+    async stopChild(executionArn, error, cause) {
+      await engine.stopExecution(executionArn, error, cause);
+    },
+    async putObject(bucket, key, body) {
+      if (!options.objects) throw new Error("The local engine was started without access to S3");
+      await options.objects.put(bucket, key, body, "application/json");
+    },
+    async saveMapRun(record) {
+      mapRuns.set(record.mapRunArn, record);
+      const file = join(
+        mapRunsDir,
+        `${createHash("sha256").update(record.mapRunArn).digest("hex").slice(0, 40)}.json`,
+      );
+      await writeFile(`${file}.tmp`, JSON.stringify(record));
+      await rename(`${file}.tmp`, file);
+    },
+  };
+
+  function mapRunOf(mapRunArn: string): MapRunRecord {
+    if (!mapRunArn.startsWith(`${ARN_PREFIX}mapRun:`)) {
+      throw new ServiceError("InvalidArn", `Invalid Arn: '${mapRunArn}'`);
+    }
+    const run = mapRuns.get(mapRunArn);
+    if (!run) throw new ServiceError("ResourceNotFound", `Map Run Does Not Exist: '${mapRunArn}'`);
+    return run;
+  }
+
+  function mapRunCounts(run: MapRunRecord, weight: (record: ExecutionRecord) => number, total: number) {
+    const counts: MapRunCounts = {
+      pending: 0,
+      running: 0,
+      succeeded: 0,
+      failed: 0,
+      timedOut: 0,
+      aborted: 0,
+      total,
+      resultsWritten: 0,
+      failuresNotRedrivable: 0,
+      pendingRedrive: 0,
+    };
+    let started = 0;
+    for (const arn of mapRunChildren.get(run.mapRunArn) ?? []) {
+      const record = executions.get(arn);
+      if (!record) continue;
+      const n = weight(record);
+      started += n;
+      const key = (
+        {
+          RUNNING: "running",
+          SUCCEEDED: "succeeded",
+          FAILED: "failed",
+          TIMED_OUT: "timedOut",
+          ABORTED: "aborted",
+        } as const
+      )[record.status];
+      counts[key] += n;
+      if (record.status !== "RUNNING" && run.status !== "RUNNING") counts.resultsWritten += n;
+    }
+    counts.pending = Math.max(0, total - started);
+    return counts;
+  }
+
   const engine: Omit<StatesEngine, "handler"> = {
     async createStateMachine(input) {
       if (!isName(input.name)) throw new ServiceError("InvalidName", `Invalid Name: '${input.name}'`);
@@ -628,51 +843,19 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         }
         throw new ServiceError("ExecutionAlreadyExists", `Execution Already Exists: '${arn}'`);
       }
-      const file = join(
-        executionsDir,
-        `${createHash("sha256").update(arn).digest("hex").slice(0, 40)}.jsonl`,
-      );
-      const startDate = clock.now().getTime();
-      const record: ExecutionRecord = {
-        arn,
-        name,
-        stateMachineArn: machine.arn,
-        stateMachineName: machine.name,
-        definition: machine.definition,
-        roleArn: machine.roleArn,
-        type: machine.type,
-        input: inputText,
-        startDate,
-        status: "RUNNING",
-        file,
-        seq: ++seq,
-        events: [],
-        nextId: 1,
-        log: new ExecutionLog(file),
-      };
-      executions.set(arn, record);
-      append(record, {
-        previousEventId: 0,
-        timestamp: startDate,
-        type: "ExecutionStarted",
-        scope: "",
-        details: {
-          input: inputText,
-          inputDetails: { truncated: false },
-          roleArn: machine.roleArn,
-        },
-        meta: {
-          executionArn: arn,
-          name,
-          stateMachineArn: machine.arn,
-          stateMachineName: machine.name,
+      const record = await createExecution(
+        {
+          arn: machine.arn,
+          name: machine.name,
           definition: machine.definition,
+          roleArn: machine.roleArn,
           type: machine.type,
         },
-      });
-      await record.log?.sync();
-      launch(record, record.events?.slice() ?? []);
-      return { executionArn: arn, startDate: startDate / 1000 };
+        arn,
+        name,
+        inputText,
+      );
+      return { executionArn: arn, startDate: record.startDate / 1000 };
     },
 
     async describeExecution(executionArn) {
@@ -691,6 +874,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
           : {}),
         ...(r.error === undefined ? {} : { error: r.error }),
         ...(r.cause === undefined ? {} : { cause: r.cause }),
+        ...(r.mapRunArn === undefined ? {} : { mapRunArn: r.mapRunArn }),
         redriveCount: 0,
         redriveStatus: "NOT_REDRIVABLE",
         redriveStatusReason: "Redrive is not supported by the local engine",
@@ -698,17 +882,23 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
 
     async listExecutions(input) {
-      machineOf(input.stateMachineArn);
+      if ((input.stateMachineArn === undefined) === (input.mapRunArn === undefined)) {
+        throw new ServiceError("ValidationException", "Specify exactly one of stateMachineArn and mapRunArn");
+      }
+      if (input.stateMachineArn !== undefined) machineOf(input.stateMachineArn);
+      else mapRunOf(input.mapRunArn as string);
+      const scope = input.stateMachineArn ?? (input.mapRunArn as string);
       const size = pageSize(input.maxResults);
       const before = input.nextToken
-        ? decodeToken(input.nextToken, "executions", input.stateMachineArn)
+        ? decodeToken(input.nextToken, "executions", scope)
         : Number.POSITIVE_INFINITY;
-      const matching = [...executions.values()]
+      const candidates =
+        input.mapRunArn === undefined
+          ? [...executions.values()].filter((r) => r.stateMachineArn === input.stateMachineArn)
+          : [...(mapRunChildren.get(input.mapRunArn) ?? [])].flatMap((arn) => executions.get(arn) ?? []);
+      const matching = candidates
         .filter(
-          (r) =>
-            r.stateMachineArn === input.stateMachineArn &&
-            r.seq < before &&
-            (input.statusFilter === undefined || r.status === input.statusFilter),
+          (r) => r.seq < before && (input.statusFilter === undefined || r.status === input.statusFilter),
         )
         .sort((a, b) => b.seq - a.seq);
       const page = matching.slice(0, size);
@@ -721,11 +911,10 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
           status: r.status,
           startDate: r.startDate / 1000,
           ...(r.stopDate === undefined ? {} : { stopDate: seconds(r.stopDate) as number }),
+          ...(r.mapRunArn === undefined ? {} : { mapRunArn: r.mapRunArn, itemCount: r.itemCount ?? 1 }),
           redriveCount: 0,
         })),
-        ...(matching.length > size && last
-          ? { nextToken: encodeToken("executions", last.seq, input.stateMachineArn) }
-          : {}),
+        ...(matching.length > size && last ? { nextToken: encodeToken("executions", last.seq, scope) } : {}),
       };
     },
 
@@ -770,6 +959,48 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         await finish(record, "ExecutionAborted", failureDetails(error ?? "", cause ?? ""));
       }
       return { stopDate: (record.stopDate ?? clock.now().getTime()) / 1000 };
+    },
+
+    async listMapRuns(input) {
+      executionOf(input.executionArn);
+      const size = pageSize(input.maxResults);
+      const start = input.nextToken ? decodeToken(input.nextToken, "map-runs", input.executionArn) : 0;
+      const all = [...mapRuns.values()]
+        .filter((run) => run.executionArn === input.executionArn)
+        .sort((a, b) => b.startDate - a.startDate);
+      return {
+        mapRuns: all.slice(start, start + size).map((run) => ({
+          executionArn: run.executionArn,
+          mapRunArn: run.mapRunArn,
+          stateMachineArn: run.stateMachineArn,
+          startDate: run.startDate / 1000,
+          ...(run.stopDate === undefined ? {} : { stopDate: run.stopDate / 1000 }),
+        })),
+        ...(start + size < all.length
+          ? { nextToken: encodeToken("map-runs", start + size, input.executionArn) }
+          : {}),
+      };
+    },
+
+    async describeMapRun(mapRunArn) {
+      const run = mapRunOf(mapRunArn);
+      const parent = executions.get(run.executionArn);
+      // A map run whose parent was stopped mid-run is reported as aborted.
+      const status =
+        run.status === "RUNNING" && parent && parent.status !== "RUNNING" ? "ABORTED" : run.status;
+      return {
+        mapRunArn: run.mapRunArn,
+        executionArn: run.executionArn,
+        status,
+        startDate: run.startDate / 1000,
+        ...(run.stopDate === undefined ? {} : { stopDate: run.stopDate / 1000 }),
+        maxConcurrency: run.maxConcurrency,
+        toleratedFailurePercentage: run.toleratedFailurePercentage,
+        toleratedFailureCount: run.toleratedFailureCount,
+        itemCounts: mapRunCounts(run, (r) => r.itemCount ?? 1, run.totalItems),
+        executionCounts: mapRunCounts(run, () => 1, run.totalChildren),
+        redriveCount: 0,
+      };
     },
 
     async sendTaskSuccess(token, output) {

@@ -2,7 +2,7 @@
  * Execution histories: the event records the interpreter writes, their AWS wire shape, and the
  * append-only JSON Lines log each execution is persisted in.
  */
-import { closeSync, fdatasync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 
 /** One history event as stored: AWS's fields plus the engine's own bookkeeping. */
 export interface StoredEvent {
@@ -36,9 +36,16 @@ function detailsMember(type: string): string {
   return `${type[0]?.toLowerCase()}${type.slice(1)}EventDetails`;
 }
 
-/** Reads a log; a torn last line (the process died mid-write) never took effect and is dropped. */
+/**
+ * Reads a log; a torn last line (the process died mid-write) never took effect and is dropped,
+ * and cut from the file, so the events appended after a restart start on a line of their own.
+ */
 export function readLog(file: string): StoredEvent[] {
-  const lines = readFileSync(file, "utf8").split("\n");
+  const bytes = readFileSync(file);
+  // Every event is written as one whole line; bytes after the last newline are a torn write.
+  const complete = bytes.lastIndexOf(0x0a) + 1;
+  if (complete < bytes.length) truncateSync(file, complete);
+  const lines = bytes.subarray(0, complete).toString("utf8").split("\n");
   const events: StoredEvent[] = [];
   for (const [i, line] of lines.entries()) {
     if (!line) continue;

@@ -3,6 +3,8 @@
  * reach it, and how it is told to stop.
  */
 import type { Clock, LambdaInvoker } from "../contracts";
+import type { ReadableObjects } from "./item-reader";
+import type { MapRunHost } from "./map-run";
 
 /** Why a run stopped without finishing; the initiator already recorded what needs recording. */
 export class Interrupted extends Error {
@@ -49,4 +51,8 @@ export interface RunServices {
   tokens: Map<string, TokenWaiter>;
   startChild(input: { stateMachineArn: string; name?: string; input: string }): Promise<ChildExecution>;
   waitForChild(executionArn: string, signal: AbortSignal): Promise<ChildOutcome>;
+  /** The local S3, for Distributed Map ItemReaders. */
+  objects?: ReadableObjects;
+  /** Child executions and exports of Distributed Map runs. */
+  mapRuns?: MapRunHost;
 }

@@ -13,6 +13,8 @@ import type { Catcher, Definition, Machine, Retrier, State } from "./definition"
 import { errorMatches, StatesError } from "./errors";
 import type { StoredEvent } from "./history";
 import { callResource, childResult, parseResource, taskEvents } from "./integrations";
+import { readItems } from "./item-reader";
+import { type MapRunSpec, runMapRun, stableId } from "./map-run";
 import { applyResultPath, applyTemplate, type ContextObject, readPath, selectPath } from "./paths";
 import { Interrupted, type RunServices } from "./run-types";
 import { after, sleep, type Timer } from "./timers";
@@ -565,7 +567,7 @@ export class ExecutionRun {
     if (type === "Map") {
       const processor = state.ItemProcessor;
       if (processor?.ProcessorConfig?.Mode === "DISTRIBUTED") {
-        throw new StatesError("States.Runtime", "Distributed Map is not supported by the local engine");
+        return this.distributedAttempt(thread, state, effective, context, partial, attempt);
       }
       const value = state.ItemsPath === undefined ? effective : readPath(effective, state.ItemsPath);
       if (!Array.isArray(value)) {
@@ -652,5 +654,161 @@ export class ExecutionRun {
     } finally {
       thread.signal.removeEventListener("abort", forward);
     }
+  }
+
+  /**
+   * A Distributed Map attempt: MapStateStarted, MapRunStarted, the map run (children are separate
+   * executions), then MapRunSucceeded or MapRunFailed. A resumed attempt reuses its recorded map run.
+   */
+  private async distributedAttempt(
+    thread: Thread,
+    state: State,
+    effective: unknown,
+    context: ContextObject,
+    partial: StoredEvent[] | undefined,
+    attempt: Attempt,
+  ): Promise<unknown> {
+    const host = this.services.mapRuns;
+    if (!host) throw new StatesError("States.Runtime", "Distributed Map needs the engine's map-run support");
+    attempt.recordFailure = (error, meta) =>
+      this.emit(thread, "MapStateFailed", undefined, { ...meta, error: error.error, cause: error.cause });
+    const spec = this.mapRunSpec(state, effective, context);
+    const startedEvent = partial?.[0] ?? this.emit(thread, "MapStateStarted", { length: 0 });
+    attempt.began = true;
+    const recorded = (type: string) => partial?.find((e) => e.type === type);
+    const stateFailed = recorded("MapStateFailed") ?? recorded("MapRunFailed");
+    if (stateFailed) {
+      const details = { ...stateFailed.meta, ...stateFailed.details };
+      throw new StatesError(String(details.error ?? ""), String(details.cause ?? ""));
+    }
+    const runStarted = recorded("MapRunStarted");
+    const label = state.Label ?? context.State.Name;
+    const [, , , region, account] = this.identity.stateMachineArn.split(":");
+    const mapRunArn =
+      (runStarted?.details?.mapRunArn as string | undefined) ??
+      `arn:aws:states:${region}:${account}:mapRun:${this.identity.stateMachineName}/${label}:${stableId(
+        `${this.identity.executionArn}#${startedEvent.id}`,
+      )}`;
+    if (!runStarted) this.emit(thread, "MapRunStarted", { mapRunArn });
+    let result: unknown;
+    try {
+      result = await runMapRun(
+        host,
+        {
+          ...spec,
+          mapRunArn,
+          executionArn: this.identity.executionArn,
+          parentStateMachineArn: this.identity.stateMachineArn,
+          parentStateMachineName: this.identity.stateMachineName,
+          startDate: startedEvent.timestamp,
+          now: () => this.services.clock.now().getTime(),
+        },
+        thread.signal,
+      );
+    } catch (error) {
+      if (error instanceof StatesError) {
+        this.emit(thread, "MapRunFailed", { error: error.error, cause: error.cause });
+      }
+      throw error;
+    }
+    if (!recorded("MapRunSucceeded")) this.emit(thread, "MapRunSucceeded");
+    if (!recorded("MapStateSucceeded")) this.emit(thread, "MapStateSucceeded");
+    return result;
+  }
+
+  /** Resolves a Distributed Map's reader, selector, batcher, limits and writer against its input. */
+  private mapRunSpec(
+    state: State,
+    effective: unknown,
+    context: ContextObject,
+  ): Omit<
+    MapRunSpec,
+    "mapRunArn" | "executionArn" | "parentStateMachineArn" | "parentStateMachineName" | "startDate" | "now"
+  > {
+    const number = (value: number | undefined, path: string | undefined, field: string) => {
+      const resolved = value ?? (path === undefined ? undefined : readPath(effective, path));
+      if (resolved !== undefined && (typeof resolved !== "number" || resolved < 0)) {
+        throw new StatesError(
+          "States.Runtime",
+          `${field} must be a non-negative number, got ${json(resolved)}`,
+        );
+      }
+      return resolved as number | undefined;
+    };
+    const reader = state.ItemReader;
+    let items: MapRunSpec["items"];
+    if (reader) {
+      const { MaxItemsPath, ...config } = reader.ReaderConfig ?? {};
+      const maxItems = number(config.MaxItems as number | undefined, MaxItemsPath, "MaxItems");
+      const resolved = {
+        resource: reader.Resource,
+        parameters: (applyTemplate(reader.Parameters ?? {}, effective, context) ?? {}) as Record<
+          string,
+          unknown
+        >,
+        config: { ...config, ...(maxItems === undefined ? {} : { MaxItems: maxItems }) },
+      };
+      items = () => readItems(this.services.objects, resolved);
+    } else {
+      const value = state.ItemsPath === undefined ? effective : readPath(effective, state.ItemsPath);
+      if (!Array.isArray(value)) {
+        throw new StatesError("States.Runtime", `Map ItemsPath must select an array, got ${json(value)}`);
+      }
+      items = async function* () {
+        yield* value;
+      };
+    }
+    const selector = state.ItemSelector ?? state.Parameters;
+    const select = (item: unknown, index: number) =>
+      selector === undefined
+        ? item
+        : applyTemplate(selector, effective, { ...context, Map: { Item: { Index: index, Value: item } } });
+    const b = state.ItemBatcher;
+    const batcher = b && {
+      maxItems: number(b.MaxItemsPerBatch, b.MaxItemsPerBatchPath, "MaxItemsPerBatch"),
+      maxBytes: number(b.MaxInputBytesPerBatch, b.MaxInputBytesPerBatchPath, "MaxInputBytesPerBatch"),
+      ...(b.BatchInput === undefined ? {} : { batchInput: applyTemplate(b.BatchInput, effective, context) }),
+    };
+    const percentage = number(
+      state.ToleratedFailurePercentage,
+      state.ToleratedFailurePercentagePath,
+      "ToleratedFailurePercentage",
+    );
+    if (percentage !== undefined && percentage > 100) {
+      throw new StatesError(
+        "States.Runtime",
+        `ToleratedFailurePercentage must be at most 100, got ${percentage}`,
+      );
+    }
+    const count = number(
+      state.ToleratedFailureCount,
+      state.ToleratedFailureCountPath,
+      "ToleratedFailureCount",
+    );
+    let resultWriter: MapRunSpec["resultWriter"];
+    if (state.ResultWriter?.Parameters !== undefined) {
+      const params = applyTemplate(state.ResultWriter.Parameters, effective, context) as Record<
+        string,
+        unknown
+      >;
+      if (typeof params.Bucket !== "string") {
+        throw new StatesError("States.ResultWriterFailed", "ResultWriter Parameters.Bucket must be a string");
+      }
+      resultWriter = {
+        bucket: params.Bucket,
+        prefix: typeof params.Prefix === "string" ? params.Prefix : "",
+      };
+    }
+    const processor = state.ItemProcessor as Machine;
+    return {
+      definition: JSON.stringify({ StartAt: processor.StartAt, States: processor.States }),
+      items,
+      select,
+      ...(batcher ? { batcher } : {}),
+      maxConcurrency: number(state.MaxConcurrency, state.MaxConcurrencyPath, "MaxConcurrency") ?? 0,
+      ...(percentage === undefined ? {} : { toleratedFailurePercentage: percentage }),
+      ...(count === undefined ? {} : { toleratedFailureCount: count }),
+      ...(resultWriter ? { resultWriter } : {}),
+    };
   }
 }

@@ -52,6 +52,22 @@ describe("execution logs", () => {
     expect(events.map((e) => e.id)).toEqual([1]);
   });
 
+  it("cuts a torn last line so events appended after a restart stay readable", async () => {
+    // Arrange
+    const file = join(dir, "torn-then-appended.jsonl");
+    await writeFile(file, `${JSON.stringify(event(1))}\n{"id":2,"prev`);
+    readLog(file);
+    const log = new ExecutionLog(file);
+
+    // Act
+    log.append(event(2));
+    log.append(event(3));
+    await log.close();
+
+    // Assert
+    expect(readLog(file).map((e) => e.id)).toEqual([1, 2, 3]);
+  });
+
   it("refuses a corrupt line in the middle of a log", async () => {
     // Arrange
     const file = join(dir, "corrupt.jsonl");
