@@ -49,8 +49,9 @@ interface AccessContext {
  */
 const FunctionAccess: Record<FunctionKeyOf<"review">, (ctx: AccessContext) => iam.PolicyStatement[]> = {
   detect: ({ stack, bucket, projectName }) => [
-    // DetectCustomLabels reads the S3 image with the caller's credentials.
-    readObjects(bucket, Prefixes.detection),
+    // DetectCustomLabels reads the S3 image with the caller's credentials; a batch's images are
+    // staged under batch-inputs/ so that uploading them does not also start review-image.
+    readObjects(bucket, Prefixes.detection, Prefixes.batchInputs),
     // The last-use record the idle check reads lives under state/.
     writeObjects(bucket, Prefixes.state),
     new iam.PolicyStatement({
@@ -75,9 +76,14 @@ const FunctionAccess: Record<FunctionKeyOf<"review">, (ctx: AccessContext) => ia
     }),
   ],
   copyToLabeledFolder: ({ bucket }) => [
-    readObjects(bucket, Prefixes.detection),
+    readObjects(bucket, Prefixes.detection, Prefixes.batchInputs),
     writeObjects(bucket, Prefixes.labeled),
-    listObjects(bucket, Prefixes.detection),
+    listObjects(bucket, Prefixes.detection, Prefixes.batchInputs),
+  ],
+  keepNegativeExample: ({ bucket }) => [
+    readObjects(bucket, Prefixes.detection, Prefixes.batchInputs),
+    writeObjects(bucket, Prefixes.negatives),
+    listObjects(bucket, Prefixes.detection, Prefixes.batchInputs),
   ],
   checkRetrain: ({ bucket }) => [
     readObjects(bucket, Prefixes.state),
@@ -238,6 +244,7 @@ export function Review({ stack, app }: StackContext) {
     [StackOutputs.bucketName]: bucket.bucketName,
     [StackOutputs.reviewImageStateMachineArn]: reviewImage.stateMachineArn,
     [StackOutputs.trainModelStateMachineArn]: trainModel.stateMachineArn,
+    [StackOutputs.reviewBatchStateMachineArn]: reviewBatch.stateMachineArn,
     [StackOutputs.flowDefinitionArn]: humanReview.flowDefinitionArn,
     [StackOutputs.workteamArn]: humanReview.workteamArn,
     [StackOutputs.settingsPath]: settingsPath,

@@ -120,6 +120,9 @@ describe("Review stack: functions", () => {
     expect(s3).toHaveLength(2);
     expect(actionsOf(s3[0] as never)).toEqual(["s3:GetObject"]);
     expect(JSON.stringify(s3[0]?.Resource)).toContain(`/${Prefixes.detection}*`);
+    // A batch's staged images (secondlook run <manifest>) are read from batch-inputs/.
+    expect(JSON.stringify(s3[0]?.Resource)).toContain(`/${Prefixes.batchInputs}*`);
+    expect(resourcesOf(s3[0] as never)).toHaveLength(2);
     expect(actionsOf(s3[1] as never)).toEqual(["s3:PutObject"]);
     expect(JSON.stringify(s3[1]?.Resource)).toContain(`/${Prefixes.state}*`);
   });
@@ -161,6 +164,20 @@ describe("Review stack: functions", () => {
     expect(reads).toHaveLength(1);
   });
 
+  it("lets copy-to-labeled-folder read uploaded images and a batch's staged images, nothing else", () => {
+    // Arrange
+    const statements = statementsOfRole(app.review, roleLogicalIdOfFunction("copyToLabeledFolder"));
+
+    // Act
+    const reads = statements.filter((statement) => actionsOf(statement).includes("s3:GetObject"));
+
+    // Assert
+    expect(reads).toHaveLength(1);
+    expect(resourcesOf(reads[0] as never)).toHaveLength(2);
+    expect(JSON.stringify(reads[0]?.Resource)).toContain(`/${Prefixes.detection}*`);
+    expect(JSON.stringify(reads[0]?.Resource)).toContain(`/${Prefixes.batchInputs}*`);
+  });
+
   it("lets copy-to-labeled-folder write only into the labeled folders", () => {
     // Arrange
     const statements = statementsOfRole(app.review, roleLogicalIdOfFunction("copyToLabeledFolder"));
@@ -172,6 +189,20 @@ describe("Review stack: functions", () => {
     expect(writes).toHaveLength(1);
     expect(resourcesOf(writes[0] as never)).toHaveLength(1);
     expect(JSON.stringify(writes[0]?.Resource)).toContain(`/${Prefixes.labeled}*`);
+  });
+
+  it("lets keep-negative-example write only under negative_examples/, never into the labeled folders", () => {
+    // Arrange
+    const statements = statementsOfRole(app.review, roleLogicalIdOfFunction("keepNegativeExample"));
+
+    // Act
+    const writes = statements.filter((statement) => actionsOf(statement).includes("s3:PutObject"));
+
+    // Assert
+    expect(writes).toHaveLength(1);
+    expect(resourcesOf(writes[0] as never)).toHaveLength(1);
+    expect(JSON.stringify(writes[0]?.Resource)).toContain(`/${Prefixes.negatives}*`);
+    expect(JSON.stringify(writes[0]?.Resource)).not.toContain(Prefixes.labeled);
   });
 
   it("scopes every S3 object permission of the handlers to a prefix, never the whole bucket", () => {
@@ -459,11 +490,16 @@ describe("all stacks", () => {
         "BucketName",
         "ReviewImageStateMachineArn",
         "TrainModelStateMachineArn",
+        "ReviewBatchStateMachineArn",
         "FlowDefinitionArn",
         "SettingsPath",
         "ProjectArn",
       ]),
     );
+    const batchId = Object.keys(review.findResources("AWS::StepFunctions::StateMachine")).find((id) =>
+      id.startsWith("ReviewBatch"),
+    );
+    review.hasOutput("ReviewBatchStateMachineArn", { Value: { Ref: batchId } });
     review.hasOutput("SettingsPath", { Value: settingsPath(STAGE) });
     review.hasOutput("FlowDefinitionArn", { Value: { "Fn::GetAtt": ["HumanReview", "FlowDefinitionArn"] } });
   });

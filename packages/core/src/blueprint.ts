@@ -12,6 +12,8 @@ export const Prefixes = {
   /** Uploading a manifest here starts review-batch. */
   manifests: "manifests/",
   batchResults: "batch-results/",
+  /** Images a batch's manifest names, staged by `secondlook run`; no rule starts review-image here. */
+  batchInputs: "batch-inputs/",
   /** A2I writes `<flow definition>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json` below this. */
   humanLoopOutput: "a2i-output/",
   /** One JSON record per reviewed image (`<execution name>.json`). */
@@ -40,6 +42,11 @@ export const Functions = {
   copyToLabeledFolder: {
     handler: "copy-to-labeled-folder",
     substitution: "CopyToLabeledFolderFunctionArn",
+    stack: "review",
+  },
+  keepNegativeExample: {
+    handler: "keep-negative-example",
+    substitution: "KeepNegativeExampleFunctionArn",
     stack: "review",
   },
   checkRetrain: { handler: "check-retrain", substitution: "CheckRetrainFunctionArn", stack: "review" },
@@ -165,6 +172,7 @@ export const StackOutputs = {
   bucketName: "BucketName",
   reviewImageStateMachineArn: "ReviewImageStateMachineArn",
   trainModelStateMachineArn: "TrainModelStateMachineArn",
+  reviewBatchStateMachineArn: "ReviewBatchStateMachineArn",
   flowDefinitionArn: "FlowDefinitionArn",
   workteamArn: "WorkteamArn",
   settingsPath: "SettingsPath",

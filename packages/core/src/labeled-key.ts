@@ -61,4 +61,15 @@ function build(input: { label: string; loopName: string; uuid: string; sourceKey
   return `${Prefixes.labeled}${folderOf(input.label)}/${input.loopName}-${input.uuid}-${baseName(input.sourceKey)}`;
 }
 
-export const LabeledKey = { build, folderOf, baseName, uuidFor, sanitizeSegment };
+/**
+ * `negative_examples/<loopName>-<uuid>-<original base name>`: a "None of the Above" answer, kept
+ * outside the label folders so a labels-by-folder data set or manifest never sees it.
+ */
+function negative(input: { loopName: string; uuid: string; sourceKey: string }): string {
+  HumanLoop.validateName(input.loopName);
+  if (!UUID.test(input.uuid))
+    throw new InvalidKeyError(`Not a lowercase UUID: ${JSON.stringify(input.uuid)}`);
+  return `${Prefixes.negatives}${input.loopName}-${input.uuid}-${baseName(input.sourceKey)}`;
+}
+
+export const LabeledKey = { build, negative, folderOf, baseName, uuidFor, sanitizeSegment };

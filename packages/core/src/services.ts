@@ -227,7 +227,7 @@ export function createReviewService(deps: {
   };
 }
 
-/** CopyToLabeledFolder, CheckRetrain and the Record* states. */
+/** CopyToLabeledFolder, KeepNegativeExample, CheckRetrain and the Record* states. */
 export function createLabelingService(deps: {
   store: ObjectStore;
   settings: SettingsSource;
@@ -256,6 +256,28 @@ export function createLabelingService(deps: {
       });
       await deps.store.copy(image, { bucket: deps.bucket, key });
       return { key, label: review.label };
+    },
+
+    /** Keeps a "None of the Above" image as a negative example, outside the label folders. */
+    async keepNegative(payload: unknown): Promise<{ key: string }> {
+      const { image, review } = parseWith(
+        CopyInputSchema,
+        payload,
+        InvalidInputError,
+        "Invalid KeepNegativeExample payload",
+      );
+      if (review.outcome !== "none-of-the-above") {
+        throw new InvalidInputError(
+          `Only a None of the Above review is kept as a negative example, got outcome ${review.outcome}`,
+        );
+      }
+      const key = LabeledKey.negative({
+        loopName: review.loopName,
+        uuid: LabeledKey.uuidFor(review.loopName, image.key),
+        sourceKey: image.key,
+      });
+      await deps.store.copy(image, { bucket: deps.bucket, key });
+      return { key };
     },
 
     /** Counts this execution's new label once, however often it runs, and says if training is due. */

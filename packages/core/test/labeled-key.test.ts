@@ -110,3 +110,31 @@ describe("LabeledKey.uuidFor", () => {
     expect(other).not.toBe(first);
   });
 });
+
+describe("LabeledKey.negative", () => {
+  it("puts a None of the Above image directly under the negatives prefix, outside every label folder", () => {
+    // Arrange
+    const input = { loopName, uuid, sourceKey: "images_for_detection/sub/../cat.png" };
+
+    // Act
+    const key = LabeledKey.negative(input);
+
+    // Assert
+    expect(key).toBe(`${Prefixes.negatives}${loopName}-${uuid}-cat.png`);
+    expect(key.startsWith(Prefixes.labeled)).toBe(false);
+  });
+
+  it("refuses an invalid loop name and a malformed uuid", () => {
+    // Arrange
+    const badLoop = { loopName: "../x", uuid, sourceKey: "k.png" };
+    const badUuid = { loopName, uuid: "../../x", sourceKey: "k.png" };
+
+    // Act
+    const buildBadLoop = () => LabeledKey.negative(badLoop);
+    const buildBadUuid = () => LabeledKey.negative(badUuid);
+
+    // Assert
+    expect(buildBadLoop).toThrow(InvalidLoopNameError);
+    expect(buildBadUuid).toThrow(InvalidKeyError);
+  });
+});

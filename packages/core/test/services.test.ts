@@ -6,8 +6,10 @@ import {
   createLabelingService,
   createReviewService,
   HumanLoop,
+  InvalidInputError,
   type ObjectRef,
   type ObjectStore,
+  Prefixes,
   Retrain,
   type Settings,
   type SettingsSource,
@@ -135,6 +137,57 @@ describe("createLabelingService().checkRetrain", () => {
 
     // Assert
     await expect(counting).rejects.toBeInstanceOf(CounterConflictError);
+  });
+});
+
+describe("createLabelingService().keepNegative", () => {
+  const loopName = "review-0123456789abcdef0123456789abcdef-0";
+  const image = {
+    bucket: BUCKET,
+    key: "images_for_detection/cat.png",
+    uri: "s3://data/images_for_detection/cat.png",
+  };
+  const reviewOf = (outcome: "none-of-the-above" | "labeled", label: string | null) => ({
+    loopName,
+    outcome,
+    label,
+    votes: [{ label: label ?? "None of the Above", count: 1 }],
+    answers: [],
+    outputUri: "s3://data/a2i-output/x/output.json",
+  });
+
+  it("copies a None of the Above image under negative_examples/ to the same key however often it runs", async () => {
+    // Arrange
+    const { store, objects } = memoryStore();
+    objects.set(`${BUCKET}/${image.key}`, { body: "png", etag: "1" });
+    const service = createLabelingService({ store, settings: settingsOf({}), clock, bucket: BUCKET });
+    const payload = { image, review: reviewOf("none-of-the-above", null) };
+
+    // Act
+    const first = await service.keepNegative(payload);
+    const retried = await service.keepNegative(payload);
+
+    // Assert
+    expect(first.key.startsWith(`${Prefixes.negatives}${loopName}-`)).toBe(true);
+    expect(first.key.endsWith("-cat.png")).toBe(true);
+    expect(retried).toEqual(first);
+    expect(objects.get(`${BUCKET}/${first.key}`)?.body).toBe("png");
+    expect([...objects.keys()].filter((k) => k.includes(Prefixes.labeled))).toEqual([]);
+  });
+
+  it("refuses a labeled review and a malformed payload with InvalidInputError, writing nothing", async () => {
+    // Arrange
+    const { store, objects } = memoryStore();
+    const service = createLabelingService({ store, settings: settingsOf({}), clock, bucket: BUCKET });
+
+    // Act
+    const labeled = service.keepNegative({ image, review: reviewOf("labeled", "AWS") });
+    const malformed = service.keepNegative({ image });
+
+    // Assert
+    await expect(labeled).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(malformed).rejects.toBeInstanceOf(InvalidInputError);
+    expect(objects.size).toBe(0);
   });
 });
 

@@ -10,6 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler as checkRetrain } from "../src/handlers/check-retrain";
 import { handler as copyToLabeledFolder } from "../src/handlers/copy-to-labeled-folder";
 import { handler as detect } from "../src/handlers/detect";
+import { handler as keepNegativeExample } from "../src/handlers/keep-negative-example";
 import { handler as onHumanLoopStatus } from "../src/handlers/on-human-loop-status";
 import { handler as recordOutcome } from "../src/handlers/record-outcome";
 import { handler as startHumanLoop } from "../src/handlers/start-human-loop";
@@ -55,6 +56,7 @@ describe("handler input validation", () => {
     ["start-human-loop", startHumanLoop, { ...startPayload, taskToken: undefined }],
     ["start-human-loop", startHumanLoop, { ...startPayload, retryCount: -1 }],
     ["copy-to-labeled-folder", copyToLabeledFolder, { image }],
+    ["keep-negative-example", keepNegativeExample, { image }],
     ["check-retrain", checkRetrain, {}],
     [
       "record-outcome",
@@ -88,6 +90,47 @@ describe("handler input validation", () => {
 
     // Assert
     await expect(invoke).rejects.toMatchObject({ name: "InvalidInputError", message: /tie/ });
+  });
+});
+
+describe("keep-negative-example", () => {
+  it("copies a None of the Above image under negative_examples/ and leaves the labeled folders alone", async () => {
+    // Arrange
+    s3.put(BUCKET, image.key, "png-bytes");
+    const review = {
+      loopName: "loop-1",
+      outcome: "none-of-the-above",
+      label: "None of the Above",
+      votes: [{ label: "None of the Above", count: 1 }],
+      answers: [],
+      outputUri: "s3://b/o.json",
+    };
+
+    // Act
+    const kept = (await keepNegativeExample({ image, review })) as { key: string };
+
+    // Assert
+    expect(kept.key).toMatch(/^negative_examples\/loop-1-[0-9a-f-]{36}-a\.png$/);
+    expect(s3.text(BUCKET, kept.key)).toBe("png-bytes");
+    expect(s3.keys("images_labeled_by_folder/")).toEqual([]);
+  });
+
+  it("refuses a labeled review with InvalidInputError", async () => {
+    // Arrange
+    const review = {
+      loopName: "loop-1",
+      outcome: "labeled",
+      label: "AWS",
+      votes: [{ label: "AWS", count: 1 }],
+      answers: [],
+      outputUri: "s3://b/o.json",
+    };
+
+    // Act
+    const invoke = keepNegativeExample({ image, review });
+
+    // Assert
+    await expect(invoke).rejects.toMatchObject({ name: "InvalidInputError", message: /labeled/ });
   });
 });
 

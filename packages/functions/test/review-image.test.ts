@@ -4,7 +4,7 @@ import {
   ResourceNotReadyException,
 } from "@aws-sdk/client-rekognition";
 import { SageMakerA2IRuntimeClient, StartHumanLoopCommand } from "@aws-sdk/client-sagemaker-a2i-runtime";
-import { NONE_OF_THE_ABOVE, type OutcomeRecord, Retrain } from "@secondlook/core";
+import { NONE_OF_THE_ABOVE, type OutcomeRecord, Prefixes, Retrain } from "@secondlook/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
@@ -210,7 +210,7 @@ describe("review-image", () => {
     expect(s3.json(BUCKET, Retrain.counterKey)).toMatchObject({ untrained: 1 });
   });
 
-  it("skips an image the reviewer calls None of the Above", async () => {
+  it("keeps an image the reviewer calls None of the Above as a negative example, outside the labeled folders", async () => {
     // Arrange
     detects([{ Name: "AWS", Confidence: 10 }]);
 
@@ -223,13 +223,14 @@ describe("review-image", () => {
 
     // Assert
     expect(run.status).toBe("SUCCEEDED");
-    expect(run.path.slice(-2)).toEqual(["RouteAnswer", "RecordSkip"]);
+    expect(run.path.slice(-3)).toEqual(["RouteAnswer", "KeepNegativeExample", "RecordSkip"]);
     expect(outcomeOf("exec-skip")).toMatchObject({
       outcome: "skipped",
       label: NONE_OF_THE_ABOVE,
       copiedKey: null,
     });
     expect(s3.keys("images_labeled_by_folder/")).toEqual([]);
+    expect(s3.keys(Prefixes.negatives)).toHaveLength(1);
   });
 
   it.each([

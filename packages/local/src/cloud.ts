@@ -35,8 +35,9 @@ import { Settings } from "@secondlook/core/settings";
 import { createLocalA2I } from "./a2i/a2i";
 import { createLocalCloudFormation, type LocalStack, sstStacks } from "./cloudformation/cloudformation";
 import { createConsole } from "./console/console";
-import { type Clock, LOCAL_ACCOUNT, LOCAL_REGION, systemClock } from "./contracts";
-import { createEdgeServer } from "./edge/server";
+import { type BusEvent, type Clock, LOCAL_ACCOUNT, LOCAL_REGION, systemClock } from "./contracts";
+import { ServiceError } from "./edge/protocol";
+import { createEdgeServer, type EdgeFaults } from "./edge/server";
 import { createEventRules } from "./events/rules";
 import { createLocalLambda } from "./lambda/invoker";
 import { createPortal } from "./portal/portal";
@@ -63,6 +64,10 @@ export interface LocalCloudOptions {
   /** Shortens Wait states, retries and timeouts (tests); 1 = real time. */
   timeScale?: number;
   clock?: Clock;
+  /** Tests only: faults the edge injects into matching requests (see EdgeFaults); none by default. */
+  faults?: EdgeFaults;
+  /** Tests only: the Lambda timeout of every function (Lambda's 60 s by default). */
+  functionTimeoutMs?: number;
 }
 
 export interface LocalCloud {
@@ -117,7 +122,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     grantReadAccess: (s3Uri) => grantReadAccess(s3Uri),
   });
   const rekognition = await createLocalRekognition({ dataDir, objects: s3.objects, clock, timeScale });
-  const lambda = createLocalLambda({ stage });
+  const lambda = createLocalLambda({ stage, timeoutMs: options.functionTimeoutMs });
 
   // The engine's aws-sdk integrations call the local services through the edge, like AWS would.
   let endpoint = "";
@@ -141,6 +146,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const edge = await createEdgeServer({
     host,
     port: options.port ?? 0,
+    faults: options.faults,
     services: {
       s3: s3.handler,
       states: states.handler,
@@ -190,27 +196,28 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     projectArn: provisioned.projectArn,
     reviewImageStateMachineArn: stateMachineArns.reviewImage,
     trainModelStateMachineArn: stateMachineArns.trainModel,
+    reviewBatchStateMachineArn: stateMachineArns.reviewBatch,
   });
 
+  // The outbox redelivers an event whose delivery a crash cut short; naming the execution after the
+  // event makes that redelivery start nothing new (StartExecution is idempotent per name and input).
+  const startOnce = async (stateMachineArn: string, event: BusEvent) => {
+    await states
+      .startExecution({ stateMachineArn, name: event.id, input: JSON.stringify(event) })
+      .catch((error: unknown) => {
+        // Already started and since finished: this delivery was done before the crash.
+        if (!(error instanceof ServiceError && error.code === "ExecutionAlreadyExists")) throw error;
+      });
+  };
   rules.addRule({
     name: "image-uploaded",
     pattern: Rules.imageUploaded(bucket),
-    target: async (event) => {
-      await states.startExecution({
-        stateMachineArn: stateMachineArns.reviewImage,
-        input: JSON.stringify(event),
-      });
-    },
+    target: (event) => startOnce(stateMachineArns.reviewImage, event),
   });
   rules.addRule({
     name: "manifest-uploaded",
     pattern: Rules.manifestUploaded(bucket),
-    target: async (event) => {
-      await states.startExecution({
-        stateMachineArn: stateMachineArns.reviewBatch,
-        input: JSON.stringify(event),
-      });
-    },
+    target: (event) => startOnce(stateMachineArns.reviewBatch, event),
   });
   rules.addRule({
     name: "human-loop-status-changed",

@@ -205,6 +205,15 @@ export function createTracker(target: Target, images: { label: string; key: stri
       return counts;
     },
 
+    /** Marks every image not finished yet as failed: what started them ended without them. */
+    abandon(reason: string) {
+      for (const image of byKey.values()) {
+        if (TERMINAL_STATES.includes(image.state)) continue;
+        image.state = "failed";
+        image.error = reason;
+      }
+    },
+
     /** Done following: every image finished, or (unless waiting for reviews) waits for a reviewer. */
     settled(waitForReviews: boolean) {
       return [...byKey.values()].every(

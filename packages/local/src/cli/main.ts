@@ -136,7 +136,7 @@ targeted(
   program
     .command("run")
     .description(
-      "Upload the images of a folder, or of a manifest (Ground Truth JSON Lines with source-ref, CSV with a source-ref column, or a JSON array), under images_for_detection/ and follow their review-image executions.",
+      "Upload the images of a folder under images_for_detection/ and follow their review-image executions, or run a manifest (Ground Truth JSON Lines with source-ref, CSV with a source-ref column, or a JSON array) through review-batch: its images are staged under batch-inputs/, the manifest goes to manifests/, and the batch's map run is followed.",
     )
     .argument("<folder|manifest>", "a folder of PNG/JPEG images, or a manifest file")
     .option("--wait", "keep following until every human review is answered", false)

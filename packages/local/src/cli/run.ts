@@ -3,15 +3,19 @@
  * images_for_detection/ (each upload starts review-image through the S3 rule), follows the
  * executions with a progress bar, and sums them up.
  *
- * A manifest runs item by item: each image it names is uploaded (a local file) or copied (an
- * s3:// item) like a folder's, so each gets its own review-image execution. The CLI does not drive
- * review-batch (one Distributed Map per manifest under manifests/) yet.
+ * A manifest runs through review-batch: each image it names is staged under batch-inputs/<run id>/
+ * (uploaded if a local file, copied if an s3:// item; no rule starts review-image there), then the
+ * manifest, rewritten to name the staged copies, goes to manifests/<run id>.jsonl, whose upload
+ * starts one review-batch execution. Its map run gives the progress, its review-image children the
+ * outcomes.
  */
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { Prefixes } from "@secondlook/core/blueprint";
-import { ManifestError } from "./errors";
+import { Prefixes, StackOutputs, stackName } from "@secondlook/core/blueprint";
+import { S3Uri } from "@secondlook/core/events";
+import { type BatchStatus, createBatchFollower } from "./batch";
+import { ManifestError, UnknownStageError } from "./errors";
 import { createTracker, type ImageState, type StateCounts, TERMINAL_STATES } from "./follow";
 import type { RunInput, RunItem } from "./inputs";
 import { oneDecimal, renderTable } from "./output";
@@ -47,8 +51,10 @@ export interface RunSummary {
   stage: string;
   endpoint: string | null;
   input: { kind: RunInput["kind"]; path: string; skipped: string[] };
-  /** How a manifest ran: item by item (the CLI does not drive review-batch yet). */
-  manifestMode: "item-by-item" | null;
+  /** How a manifest ran: as one review-batch execution (a folder's images run one by one). */
+  manifestMode: "review-batch" | null;
+  /** The review-batch execution and its map run, for a manifest. */
+  batch: BatchStatus | null;
   prefix: string;
   startedAt: string;
   finishedAt: string;
@@ -113,14 +119,26 @@ async function upload(target: Target, item: RunItem, key: string) {
   );
 }
 
+/** The manifest review-batch reads: JSON Lines naming each staged image by its s3:// URI. */
+export function batchManifest(bucket: string, keys: string[]): string {
+  return keys.map((key) => `${JSON.stringify({ "source-ref": S3Uri.format({ bucket, key }) })}\n`).join("");
+}
+
 /** Uploads `input`'s images, follows their executions, and returns the summary. */
 export async function runImages(target: Target, input: RunInput, options: RunOptions): Promise<RunSummary> {
   const now = options.now ?? (() => new Date());
+  const batchArn = input.kind === "manifest" ? target.reviewBatchStateMachineArn : undefined;
+  if (input.kind === "manifest" && !batchArn) {
+    // Checked before any upload, so an old stage is left untouched.
+    throw new UnknownStageError(
+      `stack ${stackName(target.stage, "Review")} has no output ${StackOutputs.reviewBatchStateMachineArn}: redeploy stage ${target.stage} with this version of secondlook to run manifests`,
+    );
+  }
   await checkS3Sources(target, input.items);
 
   const startedAt = now();
   const runId = newRunId(startedAt);
-  const prefix = `${Prefixes.detection}${runId}/`;
+  const prefix = `${batchArn ? Prefixes.batchInputs : Prefixes.detection}${runId}/`;
   const images = input.items.map((item) => ({ label: item.label, key: `${prefix}${item.name}`, item }));
 
   options.progress.phase("Uploading", images.length);
@@ -136,12 +154,34 @@ export async function runImages(target: Target, input: RunInput, options: RunOpt
   await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, images.length) }, worker));
   options.progress.stop();
 
+  // The images are all in place before the manifest's upload starts the batch that reads them.
+  const manifestKey = `${Prefixes.manifests}${runId}.jsonl`;
+  if (batchArn) {
+    await target.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: manifestKey,
+        Body: batchManifest(
+          target.bucket,
+          images.map((image) => image.key),
+        ),
+        ContentType: "application/jsonl",
+      }),
+    );
+  }
+  const batch = batchArn ? createBatchFollower(target, batchArn, manifestKey, startedAt) : undefined;
   const tracker = createTracker(target, images, startedAt);
   const deadline = startedAt.getTime() + options.timeoutSeconds * 1000;
   options.progress.phase("Following", images.length);
   let timedOut = false;
   for (;;) {
+    // The batch first: once it has ended, the poll after it sees every outcome it waited for.
+    await batch?.poll();
     await tracker.poll();
+    if (batch?.finished()) {
+      const { status, error } = batch.status();
+      tracker.abandon(error ?? `review-batch ${status} without reviewing this image`);
+    }
     const counts = tracker.counts();
     const done = tracker
       .images()
@@ -150,7 +190,9 @@ export async function runImages(target: Target, input: RunInput, options: RunOpt
           TERMINAL_STATES.includes(image.state) || (!options.wait && image.state === "waiting-for-review"),
       ).length;
     options.progress.update(done, counts);
-    if (tracker.settled(options.wait)) break;
+    // A batch whose images are all done still writes its results; it is followed to its end.
+    const allDone = tracker.images().every((image) => TERMINAL_STATES.includes(image.state));
+    if (tracker.settled(options.wait) && (!batch || batch.finished() || !allDone)) break;
     if (now().getTime() >= deadline) {
       timedOut = true;
       break;
@@ -165,7 +207,8 @@ export async function runImages(target: Target, input: RunInput, options: RunOpt
     stage: target.stage,
     endpoint: target.endpoint ?? null,
     input: { kind: input.kind, path: input.path, skipped: input.skipped },
-    manifestMode: input.kind === "manifest" ? "item-by-item" : null,
+    manifestMode: batch ? "review-batch" : null,
+    batch: batch?.status() ?? null,
     prefix,
     startedAt: startedAt.toISOString(),
     finishedAt: now().toISOString(),
@@ -206,6 +249,24 @@ export const STATE_TITLES: Record<ImageState, string> = {
 /** Per-image rows are listed up to this many; past it only the failed ones (--json has all). */
 const MAX_IMAGE_ROWS = 50;
 
+/** The batch's lines of the summary: its execution, how it ended, and its map run's items. */
+function describeBatch(batch: BatchStatus): string[] {
+  const lines = [`  Manifest ${batch.manifestKey} ran through review-batch`];
+  if (!batch.executionArn) {
+    lines.push("  review-batch had not started by the time following stopped.");
+    return lines;
+  }
+  lines.push(`  Execution ${batch.executionArn}: ${batch.error ?? batch.status}`);
+  const items = batch.itemCounts;
+  if (items) {
+    lines.push(
+      `  Map run items: ${items.succeeded} succeeded, ${items.failed + items.timedOut + items.aborted} failed, ${items.running} running, ${items.pending} pending, of ${items.total}`,
+    );
+  }
+  if (batch.status === "SUCCEEDED") lines.push(`  Results under ${Prefixes.batchResults}`);
+  return lines;
+}
+
 /** The final summary for people: what ran where, counts by outcome, and the images. */
 export function formatRunSummary(summary: RunSummary): string {
   const lines = [
@@ -213,11 +274,7 @@ export function formatRunSummary(summary: RunSummary): string {
     `Run ${summary.runId} on stage ${summary.stage}${summary.endpoint ? ` (${summary.endpoint})` : ""}`,
     `  ${summary.counts.total} image(s) from ${summary.input.path}, uploaded under ${summary.prefix}`,
   ];
-  if (summary.manifestMode === "item-by-item") {
-    lines.push(
-      "  The manifest ran item by item: one review-image execution per image (not through review-batch).",
-    );
-  }
+  if (summary.batch) lines.push(...describeBatch(summary.batch));
   if (summary.input.skipped.length > 0) {
     lines.push(`  Left out ${summary.input.skipped.length} file(s) that are not PNG or JPEG.`);
   }

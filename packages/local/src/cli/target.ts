@@ -32,6 +32,8 @@ export interface Target extends Place {
   projectArn: string;
   reviewImageStateMachineArn: string;
   trainModelStateMachineArn: string | undefined;
+  /** Absent on a stage deployed before review-batch was an output; only manifest runs need it. */
+  reviewBatchStateMachineArn: string | undefined;
   clients: {
     s3: S3Client;
     ssm: SSMClient;
@@ -101,6 +103,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     projectArn: need("projectArn"),
     reviewImageStateMachineArn: need("reviewImageStateMachineArn"),
     trainModelStateMachineArn: outputs[StackOutputs.trainModelStateMachineArn] || undefined,
+    reviewBatchStateMachineArn: outputs[StackOutputs.reviewBatchStateMachineArn] || undefined,
   };
   const clients = {
     // Path-style for any custom endpoint: the local edge routes S3 by path.

@@ -36,6 +36,7 @@ export interface ReviewStackResources {
   projectArn: string;
   reviewImageStateMachineArn: string;
   trainModelStateMachineArn: string;
+  reviewBatchStateMachineArn: string;
 }
 
 /**
@@ -50,6 +51,7 @@ export function sstStacks(stage: string, createdAt: Date, resources: ReviewStack
     [StackOutputs.projectArn]: resources.projectArn,
     [StackOutputs.reviewImageStateMachineArn]: resources.reviewImageStateMachineArn,
     [StackOutputs.trainModelStateMachineArn]: resources.trainModelStateMachineArn,
+    [StackOutputs.reviewBatchStateMachineArn]: resources.reviewBatchStateMachineArn,
   };
   return STACK_IDS.map((id) => {
     const name = stackName(stage, id);

@@ -25,6 +25,8 @@ export interface EdgeServerOptions {
   /** 0 picks a free port (tests). */
   port: number;
   services: EdgeServices;
+  /** Test-only fault injection; absent (the default) means every request reaches its service. */
+  faults?: EdgeFaults;
 }
 
 /** The listening edge. */
@@ -106,6 +108,73 @@ function sendError(res: ServerResponse, protocol: Protocol, error: ServiceError,
   sendS3Error(res, error, crypto.randomUUID(), method);
 }
 
+interface InjectedFault {
+  operation: string;
+  remaining: number;
+  code: string;
+  status: number;
+  delayMs: number;
+}
+
+/**
+ * Test-only fault injection, reachable only by passing an instance to the edge (nothing in the CLI
+ * does): the next `count` requests for an operation are held `delayMs`, then answered with an AWS
+ * error in the caller's protocol before any service sees them, so retries run against the real SDKs.
+ * Operations are named as the SDKs name them: `DetectCustomLabels`, `StartExecution`, and for S3
+ * `CopyObject`, `PutObject`, `GetObject`, `HeadObject`, `DeleteObject`, `ListObjectsV2`.
+ */
+export class EdgeFaults {
+  private readonly pending: InjectedFault[] = [];
+  private readonly answered = new Map<string, number>();
+
+  /** Fails the next `count` requests for `operation` (Infinity: until cleared) with `error.code`. */
+  failNext(operation: string, count: number, error: { code: string; status?: number; delayMs?: number }) {
+    this.pending.push({
+      operation,
+      remaining: count,
+      code: error.code,
+      status: error.status ?? 500,
+      delayMs: error.delayMs ?? 0,
+    });
+  }
+
+  /** Drops every fault still pending. */
+  clear() {
+    this.pending.length = 0;
+  }
+
+  /** How many requests for `operation` were answered with an injected fault so far. */
+  injected(operation: string): number {
+    return this.answered.get(operation) ?? 0;
+  }
+
+  /** The fault to answer this request with, counting it, or undefined to serve it normally. */
+  take(operation: string): InjectedFault | undefined {
+    const fault = this.pending.find(
+      (candidate) => candidate.operation === operation && candidate.remaining > 0,
+    );
+    if (!fault) return undefined;
+    fault.remaining--;
+    this.answered.set(operation, this.injected(operation) + 1);
+    return fault;
+  }
+}
+
+/** The SDK's name for a request's operation, as far as fault injection needs to tell them apart. */
+function operationOf(req: IncomingMessage, url: URL, protocol: Protocol): string {
+  const target = req.headers["x-amz-target"];
+  if (protocol.kind === "awsJson" && typeof target === "string") return target.slice(target.indexOf(".") + 1);
+  if (protocol.kind === "restXml") {
+    const hasKey = url.pathname.split("/").filter(Boolean).length > 1;
+    if (req.method === "PUT" && hasKey) return req.headers["x-amz-copy-source"] ? "CopyObject" : "PutObject";
+    if (req.method === "GET" && hasKey) return "GetObject";
+    if (req.method === "HEAD" && hasKey) return "HeadObject";
+    if (req.method === "DELETE" && hasKey) return "DeleteObject";
+    if (req.method === "GET" && url.searchParams.get("list-type") === "2") return "ListObjectsV2";
+  }
+  return `${req.method} ${url.pathname}`;
+}
+
 /** Starts the edge on `host:port` (127.0.0.1 by default) and resolves once it listens. */
 export async function createEdgeServer(options: EdgeServerOptions): Promise<EdgeServer> {
   const host = options.host ?? "127.0.0.1";
@@ -137,6 +206,12 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
           "UnknownOperationException",
           `The local cloud does not serve ${String(req.headers["x-amz-target"])}`,
         );
+      }
+      const fault = options.faults?.take(operationOf(req, url, protocol));
+      if (fault) {
+        req.resume();
+        if (fault.delayMs > 0) await new Promise((done) => setTimeout(done, fault.delayMs));
+        throw new ServiceError(fault.code, `Injected fault: ${fault.code}`, fault.status);
       }
       const handler = services[routed.service];
       if (!handler) {

@@ -4,7 +4,7 @@
  * State survives restarts under `<dataDir>/rekognition/`; a version that was RUNNING runs again.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { NONE_OF_THE_ABOVE } from "@secondlook/core/blueprint";
+import { NONE_OF_THE_ABOVE, Prefixes } from "@secondlook/core/blueprint";
 import { z } from "zod";
 import {
   type Clock,
@@ -265,6 +265,9 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
           ...(testing && testing.length > 0 ? { testingManifests: testing } : {}),
           output: version.outputConfig,
           negativeLabel: NONE_OF_THE_ABOVE,
+          // The reviewers' None of the Above answers: kept outside the labeled folders so the
+          // manifest stays valid for Custom Labels, read here so the local model learns from them.
+          negativeExamplesPrefix: Prefixes.negatives,
           // Same version name, same data → same model: the seed comes from the version, not the clock.
           seed: deriveSeed(0, `${version.projectName}/${version.versionName}`),
           now: () => clock.now(),

@@ -41,6 +41,12 @@ export interface TrainingJob {
   output: { S3Bucket: string; S3KeyPrefix?: string };
   /** Images labeled "None of the Above" (used as rejection examples). */
   negativeLabel?: string;
+  /**
+   * A key prefix, in the bucket of the training images, whose images are more rejection examples
+   * (the reviewers' "None of the Above" answers). Read here, not from the manifest, so that the
+   * manifest stays a valid Custom Labels one on AWS. Requires negativeLabel; classification only.
+   */
+  negativeExamplesPrefix?: string;
   seed: number;
   now: () => Date;
 }
@@ -167,6 +173,28 @@ export function summaryFile(evaluation: Evaluation, versionArn: string, endedAt:
   };
 }
 
+/**
+ * The images under the job's negatives prefix as "None of the Above" entries, in the bucket the
+ * training images are in, leaving out any key the manifest already lists so none counts twice.
+ */
+async function negativeExampleEntries(
+  objects: LocalObjects,
+  job: TrainingJob,
+  task: ParsedManifest["type"],
+  trainEntries: ManifestEntry[],
+): Promise<ManifestEntry[]> {
+  const { negativeLabel, negativeExamplesPrefix } = job;
+  const bucket = trainEntries[0]?.bucket ?? job.trainingManifests[0]?.Bucket;
+  if (task !== "classification" || !negativeLabel || !negativeExamplesPrefix || !bucket) return [];
+  const listed = new Set(trainEntries.map((e) => `${e.bucket}/${e.key}`));
+  const entries: ManifestEntry[] = [];
+  for await (const object of objects.list(bucket, negativeExamplesPrefix)) {
+    if (object.key.endsWith("/") || listed.has(`${bucket}/${object.key}`)) continue;
+    entries.push({ line: 0, bucket, key: object.key, labels: [negativeLabel] });
+  }
+  return entries;
+}
+
 /** Runs the whole job; throws TrainingFailedError with a user-facing message when it cannot. */
 export async function runTraining(objects: LocalObjects, job: TrainingJob): Promise<TrainingOutcome> {
   const trainingManifests = await Promise.all(job.trainingManifests.map((m) => readManifest(objects, m)));
@@ -199,6 +227,7 @@ export async function runTraining(objects: LocalObjects, job: TrainingJob): Prom
       !(negativeLabel && e.labels.includes(negativeLabel)),
   );
 
+  const folderNegatives = await negativeExampleEntries(objects, job, task, trainEntries);
   const loadedTrain = await loadImages(objects, single(trainEntries), task);
   const loadedTest = testEntries ? await loadImages(objects, single(testEntries), task) : [];
   const unreadable = [...loadedTrain, ...loadedTest].filter((l) => l.error);
@@ -219,7 +248,10 @@ export async function runTraining(objects: LocalObjects, job: TrainingJob): Prom
       .map(({ l }) => l);
   const isNegative = (l: Loaded) => negativeLabel !== undefined && l.label === negativeLabel;
   const toLabeled = (l: Loaded & { pixels: Pixels }): LabeledPixels => ({ label: l.label, pixels: l.pixels });
-  const negatives = usable(loadedTrain).filter(isNegative);
+  // An unreadable object under the negatives prefix is not a manifest line, so it is left out
+  // rather than counted against the 20 % of unusable images that fails a training.
+  const loadedFolderNegatives = await loadImages(objects, folderNegatives, task);
+  const negatives = usable([...loadedTrain, ...loadedFolderNegatives]).filter(isNegative);
   // Splitting here rather than inside train() lets the snapshots say which image went where.
   const split = testEntries
     ? {

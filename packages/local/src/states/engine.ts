@@ -220,13 +220,11 @@ interface ExecutionRecord {
   definition: string;
   roleArn: string;
   type: StateMachineType;
-  input: string;
+  /** Held while RUNNING; a closed execution's input and result are read back from its log. */
+  input?: string;
   startDate: number;
   status: ExecutionStatus;
   stopDate?: number;
-  output?: string;
-  error?: string;
-  cause?: string;
   file: string;
   /** Set on a Distributed Map's child executions. */
   mapRunArn?: string;
@@ -241,6 +239,20 @@ interface ExecutionRecord {
   timer?: Timer;
   run?: ExecutionRun;
 }
+
+/** What a closed execution began with and ended with, as its log records them. */
+interface ClosedData {
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+/**
+ * Closed executions' inputs and results kept in memory, most recently used last; the rest are read
+ * back from their logs, so memory does not grow with the number of executions ever run.
+ */
+const CLOSED_CACHE_SIZE = 256;
 
 const TERMINAL: Record<string, ExecutionStatus> = {
   ExecutionSucceeded: "SUCCEEDED",
@@ -313,6 +325,9 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   const childWaiters = new Map<string, Set<(outcome: ChildOutcome) => void>>();
   let seq = 0;
   let closed = false;
+  const closedCache = new Map<string, ClosedData>();
+  // Every log repeats its machine's definition; loaded records share one copy of each text.
+  const definitionTexts = new Map<string, string>();
 
   loadExecutions();
   loadMapRuns();
@@ -353,7 +368,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         name: meta.name as string,
         stateMachineArn: meta.stateMachineArn as string,
         stateMachineName: meta.stateMachineName as string,
-        definition: meta.definition as string,
+        definition: sharedText(meta.definition as string),
         type: meta.type as StateMachineType,
         roleArn: String(started.details?.roleArn),
         input: String(started.details?.input),
@@ -378,13 +393,49 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     }
   }
 
+  function sharedText(text: string): string {
+    const shared = definitionTexts.get(text);
+    if (shared !== undefined) return shared;
+    definitionTexts.set(text, text);
+    return text;
+  }
+
   function closeRecord(record: ExecutionRecord, status: ExecutionStatus, event: StoredEvent) {
     record.status = status;
     record.stopDate = event.timestamp;
-    const details = event.details ?? {};
-    if (typeof details.output === "string") record.output = details.output;
-    if (typeof details.error === "string") record.error = details.error;
-    if (typeof details.cause === "string") record.cause = details.cause;
+    remember(record.arn, { input: record.input ?? "null", ...resultOf(event) });
+    record.input = undefined;
+  }
+
+  function resultOf(event: StoredEvent | undefined): Omit<ClosedData, "input"> {
+    const details = event?.details ?? {};
+    return {
+      ...(typeof details.output === "string" ? { output: details.output } : {}),
+      ...(typeof details.error === "string" ? { error: details.error } : {}),
+      ...(typeof details.cause === "string" ? { cause: details.cause } : {}),
+    };
+  }
+
+  function remember(executionArn: string, data: ClosedData) {
+    closedCache.delete(executionArn);
+    closedCache.set(executionArn, data);
+    for (const oldest of closedCache.keys()) {
+      if (closedCache.size <= CLOSED_CACHE_SIZE) break;
+      closedCache.delete(oldest);
+    }
+  }
+
+  /** A closed execution's input and result: from the cache, or from its first and last events. */
+  function closedData(record: ExecutionRecord): ClosedData {
+    const cached = closedCache.get(record.arn);
+    if (cached) {
+      remember(record.arn, cached);
+      return cached;
+    }
+    const events = readLog(record.file);
+    const data = { input: String(events[0]?.details?.input ?? "null"), ...resultOf(events.at(-1)) };
+    remember(record.arn, data);
+    return data;
   }
 
   function notify(record: ExecutionRecord) {
@@ -407,18 +458,23 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     return event;
   }
 
+  function dataOf(record: ExecutionRecord): ClosedData {
+    return record.status === "RUNNING" ? { input: record.input ?? "null" } : closedData(record);
+  }
+
   function outcome(record: ExecutionRecord): ChildOutcome {
+    const data = dataOf(record);
     return {
       executionArn: record.arn,
       stateMachineArn: record.stateMachineArn,
       name: record.name,
       status: record.status,
       startDate: record.startDate,
-      input: record.input,
+      input: data.input,
       ...(record.stopDate === undefined ? {} : { stopDate: record.stopDate }),
-      ...(record.output === undefined ? {} : { output: record.output }),
-      ...(record.error === undefined ? {} : { error: record.error }),
-      ...(record.cause === undefined ? {} : { cause: record.cause }),
+      ...(data.output === undefined ? {} : { output: data.output }),
+      ...(data.error === undefined ? {} : { error: data.error }),
+      ...(data.cause === undefined ? {} : { cause: data.cause }),
     };
   }
 
@@ -480,7 +536,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         stateMachineArn: record.stateMachineArn,
         stateMachineName: record.stateMachineName,
         roleArn: record.roleArn,
-        input: JSON.parse(record.input),
+        input: JSON.parse(record.input ?? "null"),
         startDate: record.startDate,
         definition,
       },
@@ -860,6 +916,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
 
     async describeExecution(executionArn) {
       const r = executionOf(executionArn);
+      const data = dataOf(r);
       return {
         executionArn: r.arn,
         stateMachineArn: r.stateMachineArn,
@@ -867,13 +924,13 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         status: r.status,
         startDate: r.startDate / 1000,
         ...(r.stopDate === undefined ? {} : { stopDate: r.stopDate / 1000 }),
-        input: r.input,
+        input: data.input,
         inputDetails: { included: true },
         ...(r.status === "SUCCEEDED"
-          ? { output: r.output ?? "null", outputDetails: { included: true } }
+          ? { output: data.output ?? "null", outputDetails: { included: true } }
           : {}),
-        ...(r.error === undefined ? {} : { error: r.error }),
-        ...(r.cause === undefined ? {} : { cause: r.cause }),
+        ...(data.error === undefined ? {} : { error: data.error }),
+        ...(data.cause === undefined ? {} : { cause: data.cause }),
         ...(r.mapRunArn === undefined ? {} : { mapRunArn: r.mapRunArn }),
         redriveCount: 0,
         redriveStatus: "NOT_REDRIVABLE",

@@ -108,6 +108,8 @@ export function applyResultPath(input: unknown, path: string | null | undefined,
   const root = structuredClone(input) as Record<string, unknown>;
   let node: Record<string, unknown> = root;
   segments.forEach((segment, i) => {
+    // A named field cannot be written into an array: JSON would silently drop it, AWS refuses it.
+    if (Array.isArray(node) && !/^\d+$/.test(segment)) fail();
     if (i === segments.length - 1) {
       node[segment] = result;
       return;

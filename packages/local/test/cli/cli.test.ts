@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DescribeExecutionCommand, ListExecutionsCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { Prefixes } from "@secondlook/core/blueprint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,11 +74,20 @@ async function folderOf(name: string, images: DemoImage[]) {
   return folder;
 }
 
-async function detectionKeys() {
+async function keysUnder(prefix: string) {
   const listed = await cloudClients(fixture.cloud.endpoint).s3.send(
-    new ListObjectsV2Command({ Bucket: fixture.cloud.bucket, Prefix: Prefixes.detection }),
+    new ListObjectsV2Command({ Bucket: fixture.cloud.bucket, Prefix: prefix }),
   );
   return (listed.Contents ?? []).map((object) => object.Key);
+}
+
+const detectionKeys = () => keysUnder(Prefixes.detection);
+
+async function readText(key: string) {
+  const object = await cloudClients(fixture.cloud.endpoint).s3.send(
+    new GetObjectCommand({ Bucket: fixture.cloud.bucket, Key: key }),
+  );
+  return (await object.Body?.transformToString()) ?? "";
 }
 
 /** Claims the next task in the portal and answers it, as a reviewer would; false when none is offered. */
@@ -127,7 +137,7 @@ describe("secondlook run", () => {
     );
   });
 
-  it("runs a Ground Truth manifest item by item and prints the summary as JSON", async () => {
+  it("runs a Ground Truth manifest through one review-batch execution and prints the summary as JSON", async () => {
     // Arrange
     const known = knownImages();
     const folder = await folderOf("manifest-run", known);
@@ -138,6 +148,7 @@ describe("secondlook run", () => {
         .map((image, index) => JSON.stringify({ "source-ref": `image-${index + 1}${extension(image)}` }))
         .join("\n"),
     );
+    const detectionBefore = await detectionKeys();
 
     // Act
     const result = await runCli(["run", manifest, "--json", ...local], env);
@@ -146,16 +157,82 @@ describe("secondlook run", () => {
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as RunSummary;
     expect(summary.input).toEqual({ kind: "manifest", path: manifest, skipped: [] });
-    expect(summary.manifestMode).toBe("item-by-item");
+    expect(summary.manifestMode).toBe("review-batch");
+    expect(summary.prefix).toBe(`${Prefixes.batchInputs}${summary.runId}/`);
     expect(summary.counts).toMatchObject({ total: 2, "auto-labeled": 2, failed: 0 });
     expect(summary.images.map((image) => image.label)).toEqual(known.map((image) => image.label));
     for (const image of summary.images) {
       expect(image.key.startsWith(summary.prefix)).toBe(true);
       expect(image.executionArn).toMatch(/^arn:aws:states:.*:execution:review-image:/);
     }
+    expect(summary.batch).toMatchObject({
+      stateMachineArn: fixture.cloud.stateMachineArns.reviewBatch,
+      manifestKey: `${Prefixes.manifests}${summary.runId}.jsonl`,
+      status: "SUCCEEDED",
+      error: null,
+      itemCounts: { succeeded: 2, failed: 0, running: 0, pending: 0, total: 2 },
+    });
+    expect(summary.batch?.executionArn).toMatch(/^arn:aws:states:.*:execution:review-batch:/);
+    expect(summary.batch?.mapRunArn).toMatch(/^arn:aws:states:.*:mapRun:review-batch\//);
+    // The uploaded manifest names the staged copies; staging them started no review-image of its own.
+    const uploaded = (await readText(`${Prefixes.manifests}${summary.runId}.jsonl`)).trim().split("\n");
+    expect(uploaded.map((line) => JSON.parse(line))).toEqual(
+      summary.images.map((image) => ({ "source-ref": `s3://${fixture.cloud.bucket}/${image.key}` })),
+    );
+    expect(await detectionKeys()).toEqual(detectionBefore);
+    const { sfn } = cloudClients(fixture.cloud.endpoint);
+    const listed = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: fixture.cloud.stateMachineArns.reviewImage }),
+    );
+    const inputs = await Promise.all(
+      (listed.executions ?? []).map(
+        async (execution) =>
+          (await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))).input ??
+          "",
+      ),
+    );
+    // Only the batch's children review the staged images: staging them started nothing.
+    const ofThisRun = inputs.filter((input) => input.includes(summary.prefix));
+    expect(ofThisRun).toHaveLength(2);
+    for (const input of ofThisRun) expect(JSON.parse(input)["detail-type"]).toBe("Manifest Item");
+    expect(await keysUnder(`${Prefixes.batchResults}`)).not.toEqual([]);
   });
 
-  it("copies the s3:// items of a CSV manifest and follows them through the --stage path", async () => {
+  it("sums up a manifest run for people: the batch, its map run items and the outcomes", async () => {
+    // Arrange
+    const [image] = knownImages();
+    if (!image) throw new Error("no known image");
+    const unseen = unseenImage(3);
+    const folder = await folderOf("manifest-table", [image, unseen]);
+    const manifest = join(folder, "batch.json");
+    await writeFile(
+      manifest,
+      JSON.stringify([
+        { "source-ref": `image-1${extension(image)}` },
+        { "source-ref": `image-2${extension(unseen)}` },
+      ]),
+    );
+
+    // Act
+    const result = await runCli(["run", manifest, ...local], env);
+
+    // Assert
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `2 image(s) from ${manifest}, uploaded under ${Prefixes.batchInputs}run-`,
+    );
+    expect(result.stdout).toMatch(/Manifest manifests\/run-[^ ]+\.jsonl ran through review-batch/);
+    expect(result.stdout).toMatch(/Execution arn:aws:states:[^ ]+:execution:review-batch:[^ ]+: RUNNING/);
+    // Not --wait: it stops while the unseen image waits for a reviewer, its item still running.
+    expect(result.stdout).toContain("Map run items: 1 succeeded, 0 failed, 1 running, 0 pending, of 2");
+    expect(result.stdout).toMatch(row("Auto-labeled", 1));
+    expect(result.stdout).toMatch(row("Waiting for review", 1));
+    expect(result.stdout).toMatch(row("Total", 2));
+    expect(result.stdout).not.toContain(ESCAPE);
+  });
+
+  it("stages the s3:// items of a CSV manifest and follows their batch through the --stage path", async () => {
     // Arrange
     const [image] = knownImages();
     if (!image) throw new Error("no known image");
@@ -172,6 +249,8 @@ describe("secondlook run", () => {
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as RunSummary;
     expect(summary.stage).toBe("local");
+    expect(summary.manifestMode).toBe("review-batch");
+    expect(summary.batch?.status).toBe("SUCCEEDED");
     expect(summary.counts).toMatchObject({ total: 1, "auto-labeled": 1 });
     expect(summary.images[0]).toMatchObject({
       image: `s3://${fixture.cloud.bucket}/incoming/logo one.png`,
@@ -184,7 +263,7 @@ describe("secondlook run", () => {
     // Arrange
     const manifest = join(home, "missing.json");
     await writeFile(manifest, JSON.stringify([`s3://${fixture.cloud.bucket}/incoming/nothing-here.png`]));
-    const before = await detectionKeys();
+    const before = await Promise.all([Prefixes.batchInputs, Prefixes.manifests].map(keysUnder));
 
     // Act
     const result = await runCli(["run", manifest, ...local], env);
@@ -192,7 +271,7 @@ describe("secondlook run", () => {
     // Assert
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("1 s3:// image(s) in the manifest do not exist");
-    expect(await detectionKeys()).toEqual(before);
+    expect(await Promise.all([Prefixes.batchInputs, Prefixes.manifests].map(keysUnder))).toEqual(before);
   });
 
   it("keeps following with --wait until a reviewer has answered", async () => {
@@ -226,6 +305,51 @@ describe("secondlook run", () => {
     const loop = completed.find((candidate) => candidate.name === summary.images[0]?.loopName);
     expect(loop?.image).toBe(`s3://${fixture.cloud.bucket}/${summary.images[0]?.key}`);
     expect(loop?.answers.map((answer) => answer.label)).toEqual([label]);
+  });
+
+  it("fails the images of a batch stopped before they were reviewed, and exits 1", async () => {
+    // Arrange
+    const unseen = unseenImage(4);
+    const folder = await folderOf("aborted-batch", [unseen]);
+    const manifest = join(folder, "batch.manifest");
+    await writeFile(manifest, JSON.stringify({ "source-ref": `image-1${extension(unseen)}` }));
+    const { sfn } = cloudClients(fixture.cloud.endpoint);
+    const running = async () =>
+      (
+        await sfn.send(
+          new ListExecutionsCommand({
+            stateMachineArn: fixture.cloud.stateMachineArns.reviewBatch,
+            statusFilter: "RUNNING",
+          }),
+        )
+      ).executions ?? [];
+    const before = new Set((await running()).map((execution) => execution.executionArn));
+
+    // Act
+    const cli = startCli(["run", manifest, "--wait", "--timeout", "50", "--json", ...local], env);
+    let stopped: string | undefined;
+    while (cli.running()) {
+      const started = (await running()).find((execution) => !before.has(execution.executionArn));
+      if (!stopped && started?.executionArn) {
+        stopped = started.executionArn;
+        await sfn.send(
+          new StopExecutionCommand({ executionArn: stopped, error: "Operator", cause: "stopped by hand" }),
+        );
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const result = await cli.result;
+
+    // Assert
+    expect(stopped).toBeDefined();
+    expect(result.code).toBe(1);
+    const summary = JSON.parse(result.stdout) as RunSummary;
+    expect(summary.timedOut).toBe(false);
+    expect(summary.batch).toMatchObject({ executionArn: stopped, status: "ABORTED" });
+    expect(summary.batch?.error).toMatch(/^review-batch ABORTED/);
+    expect(summary.counts).toMatchObject({ total: 1, failed: 1 });
+    expect(summary.images[0]?.error).toMatch(/^review-batch ABORTED/);
+    expect(result.stderr).toContain("1 of 1 image(s) failed");
   });
 
   it("stops following at --timeout and exits 1, leaving the executions running", async () => {

@@ -45,6 +45,7 @@ beforeAll(async () => {
         projectArn: "arn:aws:rekognition:us-east-1:000000000000:project/p/1",
         reviewImageStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:review-image",
         trainModelStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:train-model",
+        reviewBatchStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:review-batch",
       }),
   });
   edge = await createEdgeServer({ port: 0, services: { cloudformation: cloudformation.handler } });

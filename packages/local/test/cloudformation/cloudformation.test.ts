@@ -19,6 +19,7 @@ const RESOURCES = {
   projectArn: "arn:aws:rekognition:us-east-1:000000000000:project/secondlook-dev/1",
   reviewImageStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:review-image",
   trainModelStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:train-model",
+  reviewBatchStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:review-batch",
 };
 
 let edge: EdgeServer | undefined;
@@ -63,6 +64,7 @@ describe("local CloudFormation DescribeStacks", () => {
       [StackOutputs.projectArn]: RESOURCES.projectArn,
       [StackOutputs.reviewImageStateMachineArn]: RESOURCES.reviewImageStateMachineArn,
       [StackOutputs.trainModelStateMachineArn]: RESOURCES.trainModelStateMachineArn,
+      [StackOutputs.reviewBatchStateMachineArn]: RESOURCES.reviewBatchStateMachineArn,
     });
   });
 

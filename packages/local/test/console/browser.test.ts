@@ -184,6 +184,7 @@ describe("the console in Chromium", () => {
       RouteAnswer: "succeeded",
       CopyToLabeledFolder: "succeeded",
       RecordAutoLabel: "not-run",
+      KeepNegativeExample: "not-run",
       RecordSkip: "not-run",
     });
     expect(succeededFill).toBe("rgb(231, 246, 225)");

@@ -118,7 +118,7 @@ describe("review-image on the local cloud", () => {
     expect(await readObject(fixture.cloud, copiedKey)).toEqual(image.body);
   });
 
-  it("skips an image the reviewer marks None of the Above", async () => {
+  it("keeps an image the reviewer marks None of the Above as a negative example, outside the labeled folders", async () => {
     // Arrange
     const image = unseen(1);
     const key = await uploadImage(fixture.cloud, "not-ours.png", image.body);
@@ -133,9 +133,14 @@ describe("review-image on the local cloud", () => {
     // Assert
     expect(execution.status).toBe("SUCCEEDED");
     const entered = await statesEntered(fixture.cloud, execution.executionArn ?? "");
-    expect(entered.slice(-2)).toEqual(["RouteAnswer", "RecordSkip"]);
+    expect(entered.slice(-3)).toEqual(["RouteAnswer", "KeepNegativeExample", "RecordSkip"]);
     expect(await outcomeOf(fixture.cloud, execution.name ?? "")).toMatchObject({ outcome: "skipped" });
     expect(await countLabeled()).toBe(labeledBefore);
+    const output = JSON.parse(execution.output ?? "{}") as { negative?: { key?: string } };
+    const negativeKey = String(output.negative?.key);
+    expect(negativeKey.startsWith(Prefixes.negatives)).toBe(true);
+    expect(negativeKey.endsWith("not-ours.png")).toBe(true);
+    expect(await readObject(fixture.cloud, negativeKey)).toEqual(image.body);
   });
 
   it("records no answer when the human loop is stopped", async () => {

@@ -15,7 +15,7 @@ import {
   StartProjectVersionCommand,
   StopProjectVersionCommand,
 } from "@aws-sdk/client-rekognition";
-import { NONE_OF_THE_ABOVE } from "@secondlook/core/blueprint";
+import { NONE_OF_THE_ABOVE, Prefixes } from "@secondlook/core/blueprint";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoImage, generateDemoDataset } from "../../src/demo/dataset";
@@ -314,6 +314,76 @@ describe("model lifecycle (R4)", () => {
     // Assert
     expect(version.Status).toBe("TRAINING_COMPLETED");
     expect(model.labels).not.toContain(NONE_OF_THE_ABOVE);
+    expect(model.reject.count).toBe(data.negatives.length);
+  });
+
+  it("learns from images under negative_examples/: a retrained model scores an answered None of the Above image lower", async () => {
+    // Arrange
+    const h = await startHarness();
+    const manifest = await putManifest(
+      h.objects,
+      "labeled-only",
+      await upload(h.objects, data.seed, "labeled/"),
+    );
+    const { ProjectArn } = await h.client.send(new CreateProjectCommand({ ProjectName: "answered" }));
+    const projectArn = ProjectArn ?? "";
+    const answered = data.inference.filter((i) => !i.known);
+    const topConfidences = async (versionName: string) => {
+      const version = await trainVersion(h, projectArn, versionName, manifest);
+      const arn = version.ProjectVersionArn ?? "";
+      await h.client.send(new StartProjectVersionCommand({ ProjectVersionArn: arn, MinInferenceUnits: 1 }));
+      await waitForStatus(h.client, projectArn, versionName, ["RUNNING"]);
+      return Promise.all(
+        answered.map(async (image) => {
+          const out = await h.client.send(
+            new DetectCustomLabelsCommand({
+              ProjectVersionArn: arn,
+              Image: { Bytes: image.body },
+              MinConfidence: 0,
+            }),
+          );
+          return out.CustomLabels?.[0]?.Confidence ?? 0;
+        }),
+      );
+    };
+    const before = await topConfidences("v1");
+    // What KeepNegativeExample leaves behind after reviewers answered None of the Above.
+    await upload(h.objects, answered, Prefixes.negatives);
+
+    // Act
+    const after = await topConfidences("v2");
+    const v2Model = JSON.parse(
+      (await h.objects.get(BUCKET, "model-output/answered/v2/model.json")).toString(),
+    );
+    const manifestAfter = (await h.objects.get(BUCKET, manifest.Name)).toString();
+
+    // Assert
+    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+    expect(v2Model.reject.count).toBe(answered.length);
+    expect(v2Model.labels).not.toContain(NONE_OF_THE_ABOVE);
+    expect(mean(after)).toBeLessThan(mean(before));
+    expect(after.filter((confidence, i) => confidence < (before[i] ?? 0)).length).toBeGreaterThan(
+      answered.length / 2,
+    );
+    expect(manifestAfter).not.toContain(Prefixes.negatives);
+  });
+
+  it("does not count an image twice when the manifest also lists it under negative_examples/", async () => {
+    // Arrange
+    const h = await startHarness();
+    const lines = [
+      ...(await upload(h.objects, data.seed, "labeled/")),
+      ...(await upload(h.objects, data.negatives, Prefixes.negatives, () => NONE_OF_THE_ABOVE)),
+    ];
+    const manifest = await putManifest(h.objects, "listed-negatives", lines);
+    const { ProjectArn } = await h.client.send(new CreateProjectCommand({ ProjectName: "listed" }));
+
+    // Act
+    const version = await trainVersion(h, ProjectArn ?? "", "v1", manifest);
+    const model = JSON.parse((await h.objects.get(BUCKET, "model-output/listed/v1/model.json")).toString());
+
+    // Assert
+    expect(version.Status).toBe("TRAINING_COMPLETED");
     expect(model.reject.count).toBe(data.negatives.length);
   });
 

@@ -86,6 +86,13 @@ describe("ResultPath", () => {
     // Assert
     expect(attempt).toThrow(/States.ResultPathMatchFailure/);
   });
+
+  it("refuses to write a named field into an array, which JSON would silently drop", () => {
+    // Act / Assert (found by the ResultPath property test: input {"_":[]}, path $._.a)
+    expect(() => applyResultPath({ _: [] }, "$._.a", {})).toThrow(/States.ResultPathMatchFailure/);
+    expect(() => applyResultPath([1], "$.a", {})).toThrow(/States.ResultPathMatchFailure/);
+    expect(applyResultPath({ a: [1, 2] }, "$.a[1]", 9)).toEqual({ a: [1, 9] });
+  });
 });
 
 describe("error matching", () => {

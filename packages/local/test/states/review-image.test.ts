@@ -48,6 +48,7 @@ function handlers(overrides: Partial<Record<string, FunctionBody>> = {}): Record
       key: "images_labeled_by_folder/acme/x.png",
       label: "acme",
     }),
+    [Functions.keepNegativeExample.handler]: () => ({ key: "negative_examples/loop-1-x.png" }),
     [Functions.recordOutcome.handler]: (p) => ({ recorded: (p as { outcome: string }).outcome }),
     [Functions.checkRetrain.handler]: () => ({ due: false, trainingName: "train-0001" }),
     ...overrides,
@@ -246,7 +247,7 @@ describe("review-image", () => {
     });
   });
 
-  it("records a skip when the reviewer picks None of the Above", async () => {
+  it("keeps a negative example, then records a skip, when the reviewer picks None of the Above", async () => {
     // Arrange
     const executionArn = await start({ [Functions.detect.handler]: () => ({ image, detection: unsure }) });
 
@@ -256,7 +257,11 @@ describe("review-image", () => {
 
     // Assert
     expect(result.status).toBe("SUCCEEDED");
-    expect((await path(executionArn)).slice(-2)).toEqual(["RouteAnswer", "RecordSkip"]);
+    expect((await path(executionArn)).slice(-3)).toEqual([
+      "RouteAnswer",
+      "KeepNegativeExample",
+      "RecordSkip",
+    ]);
     expect(recordedOutcomes()).toEqual(["skipped"]);
   });
 
