@@ -14,19 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Worker } from "../../src/a2i/workforce";
 import { putSetting } from "../../src/demo/bootstrap";
 import { eventually, executionFor, startTrainedCloud, type TrainedCloud, uploadImage } from "../e2e/support";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 
 // Sampling is switched on and off during the run; the handlers must see each change at once.
 process.env.POWERTOOLS_PARAMETERS_MAX_AGE = "0";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const PASSWORD = "a calm and long passphrase";
 const SHOTS = process.env.SECONDLOOK_SCREENSHOTS_DIR;
 
@@ -107,7 +99,7 @@ beforeAll(async () => {
   seeded = await seedOutcomes();
   profileDir = await mkdtemp(join(tmpdir(), "secondlook-chromium-"));
   context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1360, height: 900 },

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Prefixes } from "@secondlook/core/blueprint";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 import {
   executionFor,
   finished,
@@ -20,15 +21,6 @@ import {
   uploadImage,
 } from "./support";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const PASSWORD = "a calm and long passphrase";
 
 let fixture: TrainedCloud;
@@ -40,7 +32,7 @@ beforeAll(async () => {
   fixture = await startTrainedCloud();
   profileDir = await mkdtemp(join(tmpdir(), "secondlook-chromium-"));
   context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 820 },

@@ -19,15 +19,8 @@ import {
   type FlowOptions,
   startCompatCloud,
 } from "../a2i-compat/support";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 export const PASSWORD = "a calm and long passphrase";
 /** Outside images_for_detection/, so uploading it does not start review-image (and a loop of its own). */
 export const IMAGE_KEY = "portal-e2e/logo.png";
@@ -66,7 +59,7 @@ export async function startBrowserCloud(): Promise<BrowserCloud> {
   });
   await base.cloud.services.s3.objects.put(base.cloud.bucket, IMAGE_KEY, await logoPng(), "image/png");
   const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
   });

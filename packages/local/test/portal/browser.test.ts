@@ -9,17 +9,9 @@ import { FlowDefinition } from "@secondlook/core/blueprint";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 import { type PortalFixture, startPortal } from "./fakes";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const PASSWORD = "a calm and long passphrase";
 const IMAGE_KEY = "images_for_detection/logo.png";
 
@@ -66,7 +58,7 @@ beforeAll(async () => {
   );
   profileDir = await mkdtemp(join(tmpdir(), "secondlook-chromium-"));
   context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 820 },
