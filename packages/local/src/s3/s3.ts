@@ -157,11 +157,7 @@ class S3Service {
         return this.empty(res, 204, requestId);
       }
       if (method === "POST" && query.has("delete")) return this.deleteObjects(req, res, bucket, requestId);
-      throw new ServiceError(
-        "NotImplemented",
-        "This bucket operation is not implemented by the local S3",
-        501,
-      );
+      throw new ServiceError("NotImplemented", "The local S3 does not support this bucket operation", 501);
     }
     validateKey(key);
     if (method === "PUT" && query.has("uploadId"))
@@ -183,7 +179,7 @@ class S3Service {
     if (method === "POST" && query.has("uploads")) return this.createUpload(req, res, bucket, key, requestId);
     if (method === "POST" && query.has("uploadId"))
       return this.completeUpload(req, res, query, bucket, key, requestId);
-    throw new ServiceError("NotImplemented", "This object operation is not implemented by the local S3", 501);
+    throw new ServiceError("NotImplemented", "The local S3 does not support this object operation", 501);
   }
 
   private empty(
