@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import type { IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import type { BusEvent, Clock } from "../../src/contracts";
 import { createEdgeServer, type EdgeServer } from "../../src/edge/server";
 import { createLocalS3, type LocalS3 } from "../../src/s3/s3";
@@ -72,4 +72,15 @@ export async function filesUnder(dir: string): Promise<string[]> {
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
     .sort();
+}
+
+/** The S3 error a call fails with; fails the test when the call succeeds or fails otherwise. */
+export async function errorOf(promise: Promise<unknown>): Promise<S3ServiceException> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof S3ServiceException) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
 }

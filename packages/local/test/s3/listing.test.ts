@@ -8,11 +8,10 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutBucketCorsCommand,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { A2I_CORS_RULE } from "@secondlook/core/blueprint";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type S3Harness, startS3 } from "./harness";
+import { errorOf, type S3Harness, startS3 } from "./harness";
 
 const BUCKET = "list-bucket";
 let h: S3Harness;
@@ -24,16 +23,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function put(keys: string[]) {
   for (const key of keys) await h.s3.objects.put(BUCKET, key, Buffer.from(key));

@@ -12,12 +12,11 @@ import {
   HeadObjectCommand,
   ListObjectsCommand,
   PutObjectCommand,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ServiceError } from "../../src/edge/protocol";
 import { createLocalS3 } from "../../src/s3/s3";
-import { filesUnder, type S3Harness, startS3 } from "./harness";
+import { errorOf, filesUnder, type S3Harness, startS3 } from "./harness";
 
 const BUCKET = "data-bucket";
 let h: S3Harness;
@@ -29,16 +28,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const md5 = (body: string | Buffer) => createHash("md5").update(body).digest("hex");
 

@@ -8,12 +8,12 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
-  S3ServiceException,
+  type S3ServiceException,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BusEvent } from "../../src/contracts";
-import { filesUnder, type S3Harness, startS3 } from "./harness";
+import { errorOf, filesUnder, type S3Harness, startS3 } from "./harness";
 
 const BUCKET = "upload-bucket";
 const AUTH =
@@ -27,16 +27,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const md5 = (body: Buffer | string) => createHash("md5").update(body).digest();
 const crcBase64 = (data: Buffer) => {
