@@ -149,16 +149,18 @@ export function createReviewService(deps: {
       );
       const settings = await deps.settings.load();
       const loopName = HumanLoop.name(input.executionName, input.retryCount);
+      const contentWith = (categories: string[]) =>
+        HumanLoop.inputContent({
+          taskObject: input.image.uri,
+          categories,
+          detectedLabel: input.detection.label,
+          confidence: input.detection.confidence,
+          modelVersionArn: input.detection.modelVersionArn,
+          reason: input.detection.reason,
+          taskToken: input.taskToken,
+        });
       const categories = Settings.categories(settings);
-      const inputContent = HumanLoop.inputContent({
-        taskObject: input.image.uri,
-        categories,
-        detectedLabel: input.detection.label,
-        confidence: input.detection.confidence,
-        modelVersionArn: input.detection.modelVersionArn,
-        reason: input.detection.reason,
-        taskToken: input.taskToken,
-      });
+      let inputContent = contentWith(categories);
       const state: LoopState = {
         loopName,
         executionName: input.executionName,
@@ -173,7 +175,10 @@ export function createReviewService(deps: {
       const created = await deps.store.putIfAbsent(stateRef(loopName), JSON.stringify(state), JSON_TYPE);
       if (!created) {
         const existing = await loadState(loopName);
-        if (existing.inputFingerprint !== state.inputFingerprint) {
+        // Same token = the same attempt re-invoked (at-least-once): it offers the categories it first
+        // offered, even if the labels setting changed since, so A2I sees the very same input.
+        if (existing.taskToken === input.taskToken) inputContent = contentWith(existing.categories);
+        if (HumanLoop.fingerprint(inputContent) !== existing.inputFingerprint) {
           throw new HumanLoopConflictError(`Human loop ${loopName} already exists with different input`);
         }
       }

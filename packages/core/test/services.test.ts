@@ -191,6 +191,61 @@ describe("createLabelingService().keepNegative", () => {
   });
 });
 
+describe("createReviewService().start", () => {
+  it("re-invokes an attempt with the categories it first offered when the labels setting changed since", async () => {
+    // Arrange
+    const { store } = memoryStore();
+    const offered: string[][] = [];
+    let labels = ["AWS", "Amazon"];
+    const service = createReviewService({
+      store,
+      reviews: {
+        start: async ({ inputContent }) => {
+          offered.push((JSON.parse(inputContent) as { categories: string[] }).categories);
+          return { humanLoopArn: "arn:loop" };
+        },
+      },
+      callback: { succeed: async () => true, fail: async () => true },
+      settings: { load: async () => ({ ...(await settingsOf({}).load()), labels }) },
+      clock,
+      bucket: BUCKET,
+    });
+    const attempt = {
+      taskToken: "tok-1",
+      executionName: "e",
+      retryCount: 0,
+      image: {
+        bucket: BUCKET,
+        key: "images_for_detection/a.png",
+        uri: `s3://${BUCKET}/images_for_detection/a.png`,
+      },
+      detection: {
+        label: null,
+        confidence: 0,
+        modelVersionArn: null,
+        minConfidence: 70,
+        humanReviewEnabled: true,
+        sampled: false,
+        reason: "low-confidence" as const,
+      },
+    };
+    await service.start(attempt);
+    labels = ["AWS", "Amazon", "Zappos"];
+
+    // Act
+    const again = await service.start(attempt);
+    const clash = service.start({ ...attempt, taskToken: "tok-2" });
+
+    // Assert
+    expect(again.loopName).toBe(HumanLoop.name("e", 0));
+    expect(offered).toEqual([
+      ["AWS", "Amazon", "None of the Above"],
+      ["AWS", "Amazon", "None of the Above"],
+    ]);
+    await expect(clash).rejects.toMatchObject({ name: "HumanLoopConflictError" });
+  });
+});
+
 describe("createReviewService().onStatus", () => {
   it("fails the task with the loop-state token when output.json cannot be read", async () => {
     // Arrange

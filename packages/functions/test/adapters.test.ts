@@ -362,9 +362,12 @@ describe("SSM settings source", () => {
   });
 
   it("reuses settings within their cache age", async () => {
-    // Arrange
+    // Arrange: the default cache age, without the POWERTOOLS_PARAMETERS_MAX_AGE=0 the test run sets
+    const configured = process.env.POWERTOOLS_PARAMETERS_MAX_AGE;
+    delete process.env.POWERTOOLS_PARAMETERS_MAX_AGE;
     ssm.on(untyped(GetParametersByPathCommand)).resolves(parameters({ "min-confidence": "80" }));
     const source = createSsmSettingsSource(client, "/secondlook/dev/");
+    if (configured !== undefined) process.env.POWERTOOLS_PARAMETERS_MAX_AGE = configured;
 
     // Act
     await source.load();

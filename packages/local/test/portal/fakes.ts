@@ -197,6 +197,8 @@ export async function startPortal(
   };
 }
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** A cookie-keeping client that behaves like one browser tab (but sends no Origin). */
 export class Browserish {
   private cookies = new Map<string, string>();
@@ -208,7 +210,14 @@ export class Browserish {
     if (this.cookies.size > 0) {
       headers.set("cookie", this.cookieHeader());
     }
-    const response = await fetch(new URL(path, this.baseUrl), { ...init, headers, redirect: "manual" });
+    // A request the server never answers fails the test with a reason instead of hanging it.
+    const signal = init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const response = await fetch(new URL(path, this.baseUrl), {
+      ...init,
+      headers,
+      signal,
+      redirect: "manual",
+    });
     this.lastSetCookie = response.headers.getSetCookie();
     for (const line of this.lastSetCookie) {
       const [pair] = line.split(";");

@@ -12,6 +12,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-s
 import { ListHumanLoopsCommand } from "@aws-sdk/client-sagemaker-a2i-runtime";
 import {
   DescribeExecutionCommand,
+  type ExecutionListItem,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
 } from "@aws-sdk/client-sfn";
@@ -138,6 +139,37 @@ async function review(ready: Ready, tally: Tally, stopped: () => boolean, untilE
   }
 }
 
+/** A report of unfinished executions (their last events) and of the human loops, for a timeout. */
+async function whereTheyStand(
+  clients: ReturnType<typeof cloudClients>,
+  ready: Ready,
+  executions: ExecutionListItem[],
+  expected: number,
+  tally: Tally,
+): Promise<string> {
+  const lines = [
+    `${executions.length} of ${expected} executions started; tally ${JSON.stringify({ ...tally, held: [...tally.held] })}`,
+  ];
+  for (const execution of executions.filter((item) => item.status === "RUNNING")) {
+    const history = await clients.sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: execution.executionArn,
+        reverseOrder: true,
+        maxResults: 4,
+      }),
+    );
+    const last = (history.events ?? []).map((event) => event.type).join(" < ");
+    lines.push(`RUNNING ${execution.name}: ${last}`);
+  }
+  const loops = await clients.a2i.send(
+    new ListHumanLoopsCommand({ FlowDefinitionArn: ready.flowDefinitionArn, MaxResults: 100 }),
+  );
+  for (const loop of loops.HumanLoopSummaries ?? []) {
+    lines.push(`loop ${loop.HumanLoopName}: ${loop.HumanLoopStatus}`);
+  }
+  return lines.join("\n");
+}
+
 describe("the local cloud SIGKILLed with reviews in flight", () => {
   it("loses nothing and does nothing twice across repeated kills and restarts (protects: crash safety of the whole cloud)", async () => {
     // Arrange
@@ -204,6 +236,7 @@ describe("the local cloud SIGKILLed with reviews in flight", () => {
       const working = review(ready, tally, () => done, true).catch((error: unknown) => {
         reviewFailure = error;
       });
+      let seen: ExecutionListItem[] = [];
       const executions = await eventually(
         "every execution to finish",
         async () => {
@@ -211,13 +244,18 @@ describe("the local cloud SIGKILLed with reviews in flight", () => {
           const page = await clients.sfn.send(
             new ListExecutionsCommand({ stateMachineArn: ready.reviewImageArn, maxResults: 1000 }),
           );
-          const all = page.executions ?? [];
-          return all.length >= images.length && all.every((execution) => execution.status !== "RUNNING")
-            ? all
+          seen = page.executions ?? [];
+          return seen.length >= images.length && seen.every((execution) => execution.status !== "RUNNING")
+            ? seen
             : undefined;
         },
-        90_000,
-      );
+        120_000,
+      ).catch(async (error: Error) => {
+        // Say where each unfinished execution stands, so a failure here can be told from slowness.
+        throw new Error(
+          `${error.message}\n${await whereTheyStand(clients, ready, seen, images.length, tally)}`,
+        );
+      });
       done = true;
       await working;
 
