@@ -70,7 +70,9 @@ const section = [
     `${options.rounds} rounds of ${options.imagesPerRound} generated logo images (5 known classes with hard renderings; ` +
     "a sixth class appears from round 2 on), one simulated reviewer answering through the portal's HTTP interface " +
     `(error rate ${options.reviewerErrorRate}), human sampling ${options.humanSamplingPercent} %, and the real train-model ` +
-    "workflow between rounds. A round is judged by the model that was active when it started.",
+    "workflow between rounds. A round is judged by the model that was active when it started. " +
+    "The human review rate counts every image a reviewer saw, including the confident images human sampling " +
+    `picked for audit (about ${options.humanSamplingPercent} % of them), so that share is its floor.`,
   "",
   formatRounds(rows),
   "",

@@ -2,14 +2,17 @@
  * The embedded detector: learns logo classes from scratch from labeled pixels and scores new images
  * with an open-set-aware confidence. Pure: given decoded pixels and a seed, training is deterministic.
  *
- * How it works: every image becomes a feature vector (features.ts), standardised over the training
- * set. Each class is a diagonal Gaussian (mean and shrunk variance), so the distance of an image to
- * a class is measured in units of that class's own spread. Confidence for a label is a logistic
- * calibration of (a) the distance to that class, (b) the margin to the nearest other class and
- * (c) the margin to the "None of the Above" prototype when negatives were given. The calibration is
- * fitted on cross-fitted held-out training images: correct predictions are positives; wrong ones,
- * negatives and every image scored against the classes *without its own* (a simulated unseen logo)
- * are negatives. An image far from every known class therefore gets a low confidence.
+ * How it works: every image becomes a logo-centred feature vector (features.ts), standardised over
+ * the training set and weighted per feature by how well it separates the labels (Fisher's ratio), so
+ * features that reviewed hard examples show to be unstable within a class count less. A class is all
+ * of its training examples, not their mean: the distance of an image to a class is the mean distance
+ * to its two nearest examples, so a reviewed hard rendering teaches the model that rendering instead
+ * of being averaged away. Confidence for a label is a logistic calibration of (a) the distance to
+ * that class, (b) the margin to the nearest other class and (c) the margin to the "None of the Above"
+ * examples when negatives were given. The calibration is fitted on cross-fitted held-out training
+ * images: correct predictions are positives; wrong ones, negatives and every image compared with the
+ * classes *without its own* (a simulated unseen logo) are negatives. An image far from every known
+ * class therefore gets a low confidence. Per-label assumed thresholds are then chosen on the test set.
  */
 import { z } from "zod";
 import { createRandom, shuffled } from "../demo/prng";
@@ -49,29 +52,27 @@ export class InvalidModelError extends Error {
   }
 }
 
-const GaussianSchema = z.object({
-  mean: z.array(z.number()),
-  variance: z.array(z.number().positive()),
-  count: z.number().int().positive(),
-});
+const ExampleSchema = z.object({ label: z.string(), x: z.array(z.number()).length(FEATURE_LENGTH) });
 
 export const DetectorModelSchema = z.object({
   format: z.literal("secondlook-detector"),
-  version: z.literal(1),
+  /** 2: nearest-neighbour model over logo-centred features (version 1 models must be retrained). */
+  version: z.literal(2),
   /** Classification scores the whole image; detection scores proposed regions and returns boxes. */
   task: z.enum(["classification", "detection"]).default("classification"),
   labels: z.array(z.string()).min(1),
   featureMean: z.array(z.number()).length(FEATURE_LENGTH),
   featureScale: z.array(z.number().positive()).length(FEATURE_LENGTH),
-  classes: z.array(GaussianSchema.extend({ label: z.string() })),
-  reject: GaussianSchema.optional(),
+  /** Every training image's standardised features: a class is all its examples, not their mean. */
+  examples: z.array(ExampleSchema).min(1),
+  /** Standardised "None of the Above" examples. */
+  rejects: z.array(z.array(z.number()).length(FEATURE_LENGTH)).default([]),
   calibration: z.object({ weights: z.array(z.number()).length(3), bias: z.number() }),
   /** Per-label assumed threshold (0..1), as in the summary file. */
   thresholds: z.record(z.string(), z.number().min(0).max(1)),
 });
 
 export type DetectorModel = z.infer<typeof DetectorModelSchema>;
-type Gaussian = z.infer<typeof GaussianSchema>;
 
 export interface LabelMetrics {
   label: string;
@@ -99,38 +100,41 @@ export interface LabelScore {
   confidence: number;
 }
 
-/** Prior strength (in images) pulling each class's variance towards the global one: small classes stay sane. */
-const VARIANCE_PRIOR = 4;
-const MIN_VARIANCE = 0.02;
+/** Neighbours averaged into a class's distance: one stray example cannot make a class look close. */
+const NEIGHBOURS = 2;
 const MIN_SCALE = 0.01;
 const MARGIN_CLAMP = 3;
 const FOLDS = 5;
 const DEFAULT_THRESHOLD = 0.5;
+/** Bounds of a feature's Fisher ratio: no feature is ignored outright or dominates alone. */
+const RELEVANCE_MIN = 0.05;
+const RELEVANCE_MAX = 20;
+/**
+ * Weight of a simulated unseen logo (an image compared without its own class) in the calibration.
+ * Every training image yields one, so at full weight calibration would assume half of all images
+ * are unseen logos; half weight is still far more than the stream shows, so unseen logos stay low.
+ */
+const OPEN_SET_WEIGHT = 0.5;
 
 function clamp(x: number, lo: number, hi: number) {
   return Math.min(hi, Math.max(lo, x));
 }
 
-function fitGaussian(vectors: number[][], globalVariance: number[]): Gaussian {
-  const n = vectors.length;
-  const mean = new Array<number>(FEATURE_LENGTH).fill(0);
-  for (const v of vectors)
-    for (let j = 0; j < FEATURE_LENGTH; j++) mean[j] = (mean[j] ?? 0) + (v[j] ?? 0) / n;
-  const variance = mean.map((m, j) => {
-    let ss = 0;
-    for (const v of vectors) ss += ((v[j] ?? 0) - m) ** 2;
-    const prior = globalVariance[j] ?? 1;
-    return Math.max(MIN_VARIANCE, (ss + VARIANCE_PRIOR * prior) / (n - 1 + VARIANCE_PRIOR));
-  });
-  return { mean, variance, count: n };
+/** Root-mean-square difference of two standardised vectors. */
+function distance(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let j = 0; j < FEATURE_LENGTH; j++) sum += ((a[j] ?? 0) - (b[j] ?? 0)) ** 2;
+  return Math.max(1e-6, Math.sqrt(sum / FEATURE_LENGTH));
 }
 
-/** Root-mean-square z-score: ~1 for a typical member of the class, large for strangers. */
-function distance(x: number[], g: Gaussian): number {
+/** Mean of the `k` smallest values (all of them when there are fewer). */
+function meanOfSmallest(values: number[], k: number): number {
+  if (values.length === 0) return Number.POSITIVE_INFINITY;
+  const sorted = [...values].sort((x, y) => x - y);
+  const n = Math.min(k, sorted.length);
   let sum = 0;
-  for (let j = 0; j < FEATURE_LENGTH; j++)
-    sum += ((x[j] ?? 0) - (g.mean[j] ?? 0)) ** 2 / (g.variance[j] ?? 1);
-  return Math.max(1e-6, Math.sqrt(sum / FEATURE_LENGTH));
+  for (let i = 0; i < n; i++) sum += sorted[i] ?? 0;
+  return sum / n;
 }
 
 /** Calibration inputs for one candidate label given its distance and the competing distances. */
@@ -168,14 +172,21 @@ function solve(a: number[][], b: number[]): number[] {
   return m.map((row, i) => (row[n] ?? 0) / (row[i] ?? 1));
 }
 
+interface CalibrationSample {
+  x: number[];
+  y: 0 | 1;
+  weight: number;
+}
+
 /**
- * Class-balanced, L2-regularised logistic regression fitted by Newton's method (4 parameters, so a
+ * Weighted, L2-regularised logistic regression fitted by Newton's method (4 parameters, so a
  * dozen exact steps beat hundreds of gradient steps).
  */
-function fitLogistic(samples: { x: number[]; y: 0 | 1 }[]): { weights: number[]; bias: number } {
+function fitLogistic(samples: CalibrationSample[]): { weights: number[]; bias: number } {
   const positives = samples.filter((s) => s.y === 1).length;
   const negatives = samples.length - positives;
   if (positives === 0 || negatives === 0) return { weights: [-4, -2, -1], bias: 4 };
+  const total = samples.reduce((acc, s) => acc + s.weight, 0);
   const dim = 4;
   let theta = [0, 0, 0, 0];
   const lambda = 0.001;
@@ -183,7 +194,7 @@ function fitLogistic(samples: { x: number[]; y: 0 | 1 }[]): { weights: number[];
     const grad = new Array<number>(dim).fill(0);
     const hess = Array.from({ length: dim }, () => new Array<number>(dim).fill(0));
     for (const s of samples) {
-      const w = s.y === 1 ? 0.5 / positives : 0.5 / negatives;
+      const w = s.weight / total;
       const x = [...s.x, 1];
       const p = sigmoid(x.reduce((acc, v, j) => acc + v * (theta[j] ?? 0), 0));
       for (let i = 0; i < dim; i++) {
@@ -203,54 +214,83 @@ function fitLogistic(samples: { x: number[]; y: 0 | 1 }[]): { weights: number[];
   return { weights: theta.slice(0, 3), bias: theta[3] ?? 0 };
 }
 
-interface FittedClasses {
-  classes: (Gaussian & { label: string })[];
-  reject?: Gaussian;
+/** One candidate label for an image: its distance-based calibration inputs. */
+interface Candidate {
+  label: string;
+  features: number[];
 }
 
-function fitClasses(
-  examples: { label: string; x: number[] }[],
-  negatives: number[][],
-  labels: string[],
-  globalVariance: number[],
-): FittedClasses {
-  const classes = labels.flatMap((label) => {
-    const members = examples.filter((e) => e.label === label).map((e) => e.x);
-    return members.length === 0 ? [] : [{ label, ...fitGaussian(members, globalVariance) }];
+/**
+ * Calibration inputs of every label for one image, from its distances to the examples it may be
+ * compared with (`examples[i]` at `toExamples[i]`, rejection examples at `toRejects`).
+ */
+function candidates(
+  toExamples: readonly number[],
+  examples: readonly { label: string }[],
+  toRejects: readonly number[],
+  exclude?: string,
+): Candidate[] {
+  const byLabel = new Map<string, number[]>();
+  examples.forEach((e, i) => {
+    if (e.label === exclude) return;
+    const list = byLabel.get(e.label) ?? [];
+    list.push(toExamples[i] ?? Number.POSITIVE_INFINITY);
+    byLabel.set(e.label, list);
   });
-  return negatives.length > 0 ? { classes, reject: fitGaussian(negatives, globalVariance) } : { classes };
-}
-
-/** Distances from x to every class, and the raw calibration features of each label. */
-function candidates(x: number[], fitted: FittedClasses, exclude?: string) {
-  const pool = fitted.classes.filter((c) => c.label !== exclude);
-  const distances = pool.map((c) => distance(x, c));
-  const reject = fitted.reject ? distance(x, fitted.reject) : undefined;
-  return pool.map((c, i) => {
+  const labels = [...byLabel.keys()];
+  const distances = labels.map((l) => meanOfSmallest(byLabel.get(l) ?? [], NEIGHBOURS));
+  const reject = toRejects.length > 0 ? meanOfSmallest([...toRejects], NEIGHBOURS) : undefined;
+  return labels.map((label, i) => {
     let nearestOther = Number.POSITIVE_INFINITY;
     distances.forEach((d, k) => {
       if (k !== i && d < nearestOther) nearestOther = d;
     });
-    return { label: c.label, features: calibrationFeatures(distances[i] ?? 1, nearestOther, reject) };
+    return { label, features: calibrationFeatures(distances[i] ?? 1, nearestOther, reject) };
   });
 }
 
 /** The candidate with the smallest distance (features[0] is its log distance). */
-function closest<T extends { features: number[] }>(list: T[]): T | undefined {
-  let best: T | undefined;
+function closest(list: Candidate[]): Candidate | undefined {
+  let best: Candidate | undefined;
   for (const c of list) if (!best || (c.features[0] ?? 0) < (best.features[0] ?? 0)) best = c;
   return best;
 }
 
-function standardiser(vectors: number[][]) {
+/**
+ * How much each feature tells the labels apart: its between-class over within-class variance
+ * (Fisher's ratio), bounded and scaled to average 1. A feature that the reviewed hard examples
+ * show to vary wildly within a class (background colour, say) loses weight as they accumulate.
+ */
+function relevance(examples: { label: string; x: number[] }[], mean: number[]): number[] {
+  const byLabel = new Map<string, number[][]>();
+  for (const e of examples) byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e.x]);
+  const ratios = mean.map((m, j) => {
+    let within = 0;
+    let between = 0;
+    for (const members of byLabel.values()) {
+      const classMean = members.reduce((acc, v) => acc + (v[j] ?? 0), 0) / members.length;
+      for (const v of members) within += ((v[j] ?? 0) - classMean) ** 2;
+      between += members.length * (classMean - m) ** 2;
+    }
+    const ratio = between / Math.max(1e-9, within);
+    return clamp(ratio, RELEVANCE_MIN, RELEVANCE_MAX);
+  });
+  const average = ratios.reduce((acc, r) => acc + r, 0) / ratios.length;
+  return ratios.map((r) => r / average);
+}
+
+/** Centres and scales features: unit spread, then weighted by relevance (a divided scale weighs more). */
+function standardiser(vectors: number[][], examples: { label: string; x: number[] }[]) {
   const n = vectors.length;
   const mean = new Array<number>(FEATURE_LENGTH).fill(0);
   for (const v of vectors)
     for (let j = 0; j < FEATURE_LENGTH; j++) mean[j] = (mean[j] ?? 0) + (v[j] ?? 0) / n;
+  const weights = relevance(examples, mean);
   const scale = mean.map((m, j) => {
     let ss = 0;
     for (const v of vectors) ss += ((v[j] ?? 0) - m) ** 2;
-    return Math.max(MIN_SCALE, Math.sqrt(ss / Math.max(1, n - 1)));
+    const spread = Math.max(MIN_SCALE, Math.sqrt(ss / Math.max(1, n - 1)));
+    return spread / Math.sqrt(weights[j] ?? 1);
   });
   return { mean, scale, apply: (v: number[]) => v.map((x, j) => (x - (mean[j] ?? 0)) / (scale[j] ?? 1)) };
 }
@@ -290,7 +330,9 @@ export function scoreImage(model: DetectorModel, pixels: Pixels): LabelScore[] {
 function scoreFeatures(model: DetectorModel, raw: number[]): LabelScore[] {
   const x = raw.map((v, j) => (v - (model.featureMean[j] ?? 0)) / (model.featureScale[j] ?? 1));
   const { weights, bias } = model.calibration;
-  return candidates(x, { classes: model.classes, reject: model.reject })
+  const toExamples = model.examples.map((e) => distance(x, e.x));
+  const toRejects = model.rejects.map((r) => distance(x, r));
+  return candidates(toExamples, model.examples, toRejects)
     .map((c) => {
       const z = c.features.reduce((acc, v, j) => acc + v * (weights[j] ?? 0), bias);
       return { label: c.label, confidence: Math.round(sigmoid(z) * 100_000) / 1000 };
@@ -395,62 +437,64 @@ export function train(input: TrainInput): { model: DetectorModel; evaluation: Ev
   }
   const trainRaw = split.train.map((i) => ({ label: i.label, x: extractFeatures(i.pixels) }));
   const negativeRaw = negatives.map((p) => extractFeatures(p));
-  const std = standardiser([...trainRaw.map((t) => t.x), ...negativeRaw]);
+  const std = standardiser([...trainRaw.map((t) => t.x), ...negativeRaw], trainRaw);
   const trainSet = trainRaw.map((t) => ({ label: t.label, x: std.apply(t.x) }));
   const negativeSet = negativeRaw.map((x) => std.apply(x));
-  const globalVariance = new Array<number>(FEATURE_LENGTH).fill(1);
 
-  // Cross-fitting: calibration only ever sees distances to classes fitted without that image.
+  // Cross-fitting: calibration only ever sees distances to examples of other folds.
   const random = createRandom(seed ^ 0x5eed);
-  const fold = new Map<object, number>();
+  const fold = new Array<number>(trainSet.length).fill(0);
   for (const label of labels) {
     const members = shuffled(
-      trainSet.filter((t) => t.label === label),
+      trainSet.flatMap((t, i) => (t.label === label ? [i] : [])),
       random,
     );
-    members.forEach((t, i) => {
-      fold.set(t, i % FOLDS);
+    members.forEach((index, i) => {
+      fold[index] = i % FOLDS;
     });
   }
-  const negativeFolds = shuffled(
-    negativeSet.map((x, i) => ({ x, fold: i % FOLDS })),
+  const negativeFold = new Array<number>(negativeSet.length).fill(0);
+  shuffled(
+    negativeSet.map((_, i) => i),
     random,
-  );
-  const samples: { x: number[]; y: 0 | 1 }[] = [];
+  ).forEach((index, i) => {
+    negativeFold[index] = i % FOLDS;
+  });
+  const toTrain = (x: number[]) => trainSet.map((t) => distance(x, t.x));
+  const toNegatives = (x: number[]) => negativeSet.map((n) => distance(x, n));
+  const samples: CalibrationSample[] = [];
   for (let k = 0; k < FOLDS; k++) {
-    const fitted = fitClasses(
-      trainSet.filter((t) => fold.get(t) !== k),
-      negativeFolds.filter((n) => n.fold !== k).map((n) => n.x),
-      labels,
-      globalVariance,
-    );
-    if (fitted.classes.length === 0) continue;
-    for (const held of trainSet.filter((t) => fold.get(t) === k)) {
-      const all = candidates(held.x, fitted);
-      const best = closest(all);
-      if (best && fitted.classes.some((c) => c.label === held.label)) {
-        samples.push({ x: best.features, y: best.label === held.label ? 1 : 0 });
+    const pool = trainSet.filter((_, i) => fold[i] !== k);
+    if (pool.length === 0) continue;
+    const keep = <T>(list: T[], folds: number[]) => list.filter((_, i) => folds[i] !== k);
+    trainSet.forEach((held, i) => {
+      if (fold[i] !== k) return;
+      const toPool = keep(toTrain(held.x), fold);
+      const toRejects = keep(toNegatives(held.x), negativeFold);
+      const best = closest(candidates(toPool, pool, toRejects));
+      if (best && pool.some((p) => p.label === held.label)) {
+        samples.push({ x: best.features, y: best.label === held.label ? 1 : 0, weight: 1 });
       }
-      // The same image scored without its own class is what an unseen logo looks like.
-      const open = closest(candidates(held.x, fitted, held.label));
-      if (open) samples.push({ x: open.features, y: 0 });
-    }
-    for (const neg of negativeFolds.filter((n) => n.fold === k)) {
-      const best = closest(candidates(neg.x, fitted));
-      if (best) samples.push({ x: best.features, y: 0 });
-    }
+      // The same image compared without its own class is what an unseen logo looks like.
+      const open = closest(candidates(toPool, pool, toRejects, held.label));
+      if (open) samples.push({ x: open.features, y: 0, weight: OPEN_SET_WEIGHT });
+    });
+    negativeSet.forEach((neg, i) => {
+      if (negativeFold[i] !== k) return;
+      const best = closest(candidates(keep(toTrain(neg), fold), pool, keep(toNegatives(neg), negativeFold)));
+      if (best) samples.push({ x: best.features, y: 0, weight: 1 });
+    });
   }
 
-  const fitted = fitClasses(trainSet, negativeSet, labels, globalVariance);
   const base: DetectorModel = {
     format: "secondlook-detector",
-    version: 1,
+    version: 2,
     task,
     labels,
     featureMean: std.mean,
     featureScale: std.scale,
-    classes: fitted.classes,
-    ...(fitted.reject ? { reject: fitted.reject } : {}),
+    examples: trainSet,
+    rejects: negativeSet,
     calibration: fitLogistic(samples),
     thresholds: Object.fromEntries(labels.map((l) => [l, DEFAULT_THRESHOLD])),
   };
@@ -469,6 +513,12 @@ export function parseModel(text: string): DetectorModel {
     json = JSON.parse(text);
   } catch {
     throw new InvalidModelError("The model file is not JSON");
+  }
+  if (typeof json === "object" && json !== null && "version" in json && json.version === 1) {
+    // Version 1 models kept class means of other features; they cannot be scored by this detector.
+    throw new InvalidModelError(
+      "The model was trained by an earlier version of the local detector; train a new version",
+    );
   }
   const parsed = DetectorModelSchema.safeParse(json);
   if (!parsed.success) throw new InvalidModelError(`The model file is invalid: ${parsed.error.message}`);

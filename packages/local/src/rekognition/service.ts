@@ -17,7 +17,7 @@ import {
 import { deriveSeed } from "../demo/prng";
 import { readBody, ServiceError, sendAwsJsonError, sendJson, toServiceError } from "../edge/protocol";
 import { decodeImage, decodeRegion, ImageDimensionsError, UnsupportedImageFormatError } from "./decode";
-import { type DetectorModel, scoreImage } from "./detector";
+import { type DetectorModel, InvalidModelError, scoreImage } from "./detector";
 import type { Pixels } from "./features";
 import { proposeRegions } from "./regions";
 import {
@@ -117,6 +117,11 @@ const schemas = {
   }),
 };
 type Operation = keyof typeof schemas;
+
+/** The status-message tail for a model that cannot be loaded: a stale or damaged model says why. */
+function reasonOf(error: unknown): string {
+  return error instanceof InvalidModelError ? `: ${error.message}` : ".";
+}
 
 function invalid(message: string) {
   return new ServiceError("InvalidParameterException", message);
@@ -301,8 +306,8 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
       try {
         models.set(version.arn, await store.loadModel(version.projectName, version.versionName));
         await setStatus(version, "RUNNING", "The model is running.");
-      } catch {
-        await setStatus(version, "FAILED", "The model artifact could not be loaded.");
+      } catch (error) {
+        await setStatus(version, "FAILED", `The model artifact could not be loaded${reasonOf(error)}`);
       }
     });
   };
@@ -322,9 +327,9 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
     if (version.status === "RUNNING") {
       try {
         models.set(version.arn, await store.loadModel(version.projectName, version.versionName));
-      } catch {
+      } catch (error) {
         version.status = "FAILED";
-        version.statusMessage = "The model artifact could not be loaded after a restart.";
+        version.statusMessage = `The model artifact could not be loaded after a restart${reasonOf(error)}`;
       }
     }
   }

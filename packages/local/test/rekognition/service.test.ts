@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -314,7 +314,7 @@ describe("model lifecycle (R4)", () => {
     // Assert
     expect(version.Status).toBe("TRAINING_COMPLETED");
     expect(model.labels).not.toContain(NONE_OF_THE_ABOVE);
-    expect(model.reject.count).toBe(data.negatives.length);
+    expect(model.rejects.length).toBe(data.negatives.length);
   });
 
   it("learns from images under negative_examples/: a retrained model scores an answered None of the Above image lower", async () => {
@@ -359,7 +359,7 @@ describe("model lifecycle (R4)", () => {
 
     // Assert
     const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-    expect(v2Model.reject.count).toBe(answered.length);
+    expect(v2Model.rejects.length).toBe(answered.length);
     expect(v2Model.labels).not.toContain(NONE_OF_THE_ABOVE);
     expect(mean(after)).toBeLessThan(mean(before));
     expect(after.filter((confidence, i) => confidence < (before[i] ?? 0)).length).toBeGreaterThan(
@@ -384,7 +384,7 @@ describe("model lifecycle (R4)", () => {
 
     // Assert
     expect(version.Status).toBe("TRAINING_COMPLETED");
-    expect(model.reject.count).toBe(data.negatives.length);
+    expect(model.rejects.length).toBe(data.negatives.length);
   });
 
   it.each([
@@ -941,6 +941,31 @@ describe("projects and versions", () => {
     expect(version.Status).toBe("RUNNING");
     expect(version.EvaluationResult?.F1Score).toBeGreaterThan(0);
     expect(after.CustomLabels).toEqual(before.CustomLabels);
+  });
+
+  it("fails a running version whose model was trained by the earlier detector, saying to retrain", async () => {
+    // Arrange
+    const dataDir = await mkdtemp(join(tmpdir(), "secondlook-rek-stale-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const objects = createMemoryObjects();
+    const first = await startHarness({ dataDir, objects });
+    const manifest = await putManifest(objects, "v1", await upload(objects, data.seed, "labeled/"));
+    const { ProjectArn = "" } = await first.client.send(new CreateProjectCommand({ ProjectName: "stale" }));
+    const { ProjectVersionArn } = await trainVersion(first, ProjectArn, "v1", manifest);
+    await first.client.send(new StartProjectVersionCommand({ ProjectVersionArn, MinInferenceUnits: 1 }));
+    await waitForStatus(first.client, ProjectArn, "v1", ["RUNNING"]);
+    await first.stop();
+    const modelFile = join(dataDir, "rekognition", "models", "stale", "v1.json");
+    const model = JSON.parse(await readFile(modelFile, "utf8"));
+    await writeFile(modelFile, JSON.stringify({ ...model, version: 1 }));
+
+    // Act
+    const second = await startHarness({ dataDir, objects });
+    const version = await describeVersion(second.client, ProjectArn, "v1");
+
+    // Assert
+    expect(version.Status).toBe("FAILED");
+    expect(version.StatusMessage).toMatch(/earlier version of the local detector; train a new version/);
   });
 
   it("resumes training that a stopped process left in progress", async () => {

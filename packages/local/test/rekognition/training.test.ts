@@ -21,7 +21,7 @@ describe("trainFromImages", () => {
 
     // Assert
     expect(evaluation.testingImages).toBe(10);
-    expect(model.reject?.count).toBe(data.negatives.length);
+    expect(model.rejects.length).toBe(data.negatives.length);
     expect(top?.label).toBe(probe.label);
   });
 
