@@ -67,7 +67,8 @@ export async function run(): Promise<void> {
   try {
     log(`perf: training the demo model in ${dataDir}`);
     const confident = await prepareModel(cloud);
-    const baseline = await detectorAlone(cloud, confident, images);
+    const baselineKeys = await stageBaseline(cloud, confident, images);
+    const baseline = await detectorAlone(cloud, confident, baselineKeys);
     log(`detector alone: ${fixed(baseline.perSecond)} images/s over ${images}`);
     const small = await orchestrated(cloud, confident, Math.max(100, images / 5), "small");
     log(
@@ -77,10 +78,13 @@ export async function run(): Promise<void> {
     log(
       `orchestrated (${full.images}): ${fixed(full.perSecond)} images/s, peak RSS ${fixed(full.peakRssMb)} MB`,
     );
+    // Other work on the machine changes between the phases: the baseline brackets the batch.
+    const baselineAfter = await detectorAlone(cloud, confident, baselineKeys);
+    log(`detector alone, again: ${fixed(baselineAfter.perSecond)} images/s over ${images}`);
     const latency = await humanPath(cloud, confident, loops);
     const costs = await pathCosts(cloud, latency.executions);
     await settle(cloud);
-    const report = render({ quick, baseline, small, full, latency, costs });
+    const report = render({ quick, baseline, baselineAfter, small, full, latency, costs });
     console.log(`## Performance (bench/perf.ts)\n\n${report}`);
     await replaceSection("perf", "Performance (bench/perf.ts)", report);
   } finally {
@@ -147,14 +151,21 @@ async function prepareModel(cloud: LocalCloud) {
 
 type Confident = Awaited<ReturnType<typeof prepareModel>>;
 
-/** The physical limit: DetectCustomLabels on each image in a plain sequential loop. */
-async function detectorAlone(cloud: LocalCloud, confident: Confident, count: number): Promise<Throughput> {
-  const { s3, rekognition } = cloudClients(cloud.endpoint);
+/** Puts `count` copies of the confident images under bench-baseline/ (untimed). */
+async function stageBaseline(cloud: LocalCloud, confident: Confident, count: number): Promise<string[]> {
+  const { s3 } = cloudClients(cloud.endpoint);
   const keys = Array.from({ length: count }, (_, i) => `bench-baseline/image-${i}.png`);
   await forEachLimited(keys, UPLOAD_CONCURRENCY, async (key, i) => {
     const image = confident[i % confident.length] as Confident[number];
     await s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: image.body }));
   });
+  return keys;
+}
+
+/** The physical limit: DetectCustomLabels on each staged image in a plain sequential loop. */
+async function detectorAlone(cloud: LocalCloud, confident: Confident, keys: string[]): Promise<Throughput> {
+  const { rekognition } = cloudClients(cloud.endpoint);
+  const count = keys.length;
   const versionArn = (confident[0] as Confident[number]).versionArn;
   const rss = sampleRss();
   const started = performance.now();
@@ -433,13 +444,15 @@ const dollarsPer1000 = (cost: PathCost) =>
 function render(figures: {
   quick: boolean;
   baseline: Throughput;
+  baselineAfter: Throughput;
   small: Throughput;
   full: Throughput;
   latency: Latency;
   costs: PathCost[];
 }): string {
-  const { baseline, small, full, latency, costs } = figures;
-  const ratio = full.perSecond / baseline.perSecond;
+  const { baseline, baselineAfter, small, full, latency, costs } = figures;
+  const detector = (baseline.perSecond + baselineAfter.perSecond) / 2;
+  const ratio = full.perSecond / detector;
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const lines = [
     `Measured ${new Date().toISOString()} on ${cpu} × ${cpus().length}, ${fixed(totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${process.platform}/${process.arch}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 4}, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? "unset"}${figures.quick ? " — **quick mode** (`BENCH_QUICK=1`)" : ""}.`,
@@ -449,14 +462,15 @@ function render(figures: {
     "the S3 rule starts review-batch, whose Distributed Map (MaxConcurrency 10) runs one review-image",
     "child per line through the real handlers and SDK clients to `RecordAutoLabel`. The time runs from",
     "the manifest upload to review-batch's end. The baseline is DetectCustomLabels on the same model and",
-    "the same images in a plain sequential loop, in the same run. Settings are read with the default",
-    "POWERTOOLS_PARAMETERS_MAX_AGE.",
+    "the same images in a plain sequential loop, in the same run, once before and once after the",
+    "batches (other work on a shared machine changes between phases; the ratio uses their mean).",
+    "Settings are read with the default POWERTOOLS_PARAMETERS_MAX_AGE.",
     "",
     "| Figure | Measured | Goal |",
     "|---|---|---|",
-    `| Detector alone (${baseline.images} images) | ${fixed(baseline.perSecond)} images/s | — |`,
+    `| Detector alone (${baseline.images} images), before / after the batches (mean) | ${fixed(baseline.perSecond)} / ${fixed(baselineAfter.perSecond)} images/s (${fixed(detector)}) | — |`,
     `| Orchestrated, auto-label path (${full.images} images) | ${fixed(full.perSecond)} images/s (${full.failed} not SUCCEEDED) | — |`,
-    `| Throughput ratio orchestrated / detector alone | **${fixed(ratio, 2)}** | ≥ 0.8 (stretch ≥ 0.95) |`,
+    `| Throughput ratio orchestrated / detector alone (mean) | **${fixed(ratio, 2)}** | ≥ 0.8 (stretch ≥ 0.95) |`,
     `| Peak RSS, ${small.images} images | ${fixed(small.peakRssMb)} MB | ≤ 300 MB |`,
     `| Peak RSS, ${full.images} images | ${fixed(full.peakRssMb)} MB | ≤ 300 MB, flat in N |`,
     `| StartHumanLoop → task claimable in the portal, p50 / p95 / p99 (${latency.visibleMs.length} loops) | ${ms(latency.visibleMs)} | p95 ≤ 100 ms |`,
@@ -480,13 +494,35 @@ function render(figures: {
     "a task token, records every outcome, and decides retraining in the same execution. Batch runs add",
     "the Distributed Map's per-item child execution (not counted above) on AWS.",
     "",
-    "Where the orchestration time went (profiled at 300 images): the process was mostly idle, waiting on",
-    "the libuv thread pool (4 threads by default), which fdatasync of execution histories, every S3",
-    "file operation and sharp's decoding share. Since then the CLI (and this benchmark) start the cloud",
-    "with UV_THREADPOOL_SIZE=16 and MALLOC_ARENA_MAX=2 (glibc's per-thread malloc arenas had raised",
-    "peak RSS once sharp ran on more threads), and closed executions keep no input or output in memory",
-    "(read back from their histories on demand; 256 are cached). Local S3 commits still run one at a",
-    "time per bucket (a bucket-wide lock).",
+    "Where the orchestration time goes (CPU and allocation profiles of 1,000 items through review-batch,",
+    "before and after the change below, minutes apart on this machine): the process's main thread is",
+    "the bottleneck. After it, per image: the handlers' AWS SDK clients (DetectCustomLabels, the",
+    "outcome's PutObject) 2.6 ms, the engine (histories, journal, paths, the map run) 2.1 ms, the",
+    "detector's JavaScript feature extraction 1.5 ms (sharp decodes on the thread pool), the local S3",
+    "1.4 ms plus about 0.5 ms of its file-system continuations, HTTP on both ends 1.2 ms, garbage",
+    "collection 0.6 ms; the event bus, the edge router and the Lambda invoker 0.1 ms or less each. The",
+    "thread was idle 8 % of the time, against 27 % before: local S3 commits ran one at a time per",
+    "bucket (a bucket-wide lock) and each PUT took about 17 thread-pool round trips (stats, temp",
+    "files, renames, sidecar rewrites), each costing the event loop a thread wake-up on 2 busy cores.",
+    "Now writes lock only their key (of racing conditional writes on one key exactly one still wins),",
+    "small bodies are received in memory, a PUT takes 7 round trips, and reads (stat, open, sidecar,",
+    "small objects) are synchronous calls of microseconds; writes stay asynchronous because on ext4 a",
+    "rename can wait for a journal commit that the engine's fdatasync starts (measured: synchronous",
+    "renames stalled the event loop for milliseconds each). The local S3 went from 2.9 to 1.4 ms per",
+    "image. The event bus converts each event once instead of once per rule and re-validating every",
+    "rule's pattern per event.",
+    "",
+    "Memory: the live heap after a full GC holds 65-68 MB at 1,000, 4,000 and 10,000 items (under",
+    "1 KB retained per item: the engine's records of closed executions); the process starts at",
+    "215-240 MB RSS (SDK clients, modules) before any image. Peak RSS grows with the manifest's length",
+    "because V8 raises the old generation's limit as a long run goes on (heapTotal 184 MB after 1,000",
+    "items and 316 MB after 9,500 in one 10,000-item run, with the same live heap) and RSS follows it:",
+    "the peak is garbage awaiting a mark-compact, paced by the allocation rate of 1.2 MB per image",
+    "(1.4 MB before), led by the S3 client's PutObject in record-outcome (its middleware stack is",
+    "resolved per call) and the engine's event and path handling. Bounding it takes a heap limit for",
+    "the process (the CLI's Node flags) or a lower allocation rate in those two; nothing in the local",
+    "S3, event bus, edge or Lambda invoker grows per item. libvips' operation cache held no measurable",
+    "memory (sharp.cache() reported 0 MB in use), so it is left at sharp's default.",
   ];
   return lines.join("\n");
 }

@@ -12,7 +12,7 @@ export class InvalidEventPatternError extends Error {
   }
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Pattern = { [key: string]: unknown };
 
 const OPERATORS = new Set([
@@ -241,5 +241,18 @@ function matchObject(pattern: Pattern, event: Json | undefined): boolean {
 /** Whether `event` matches the EventBridge `pattern` (validated first; throws InvalidEventPatternError). */
 export function matchesPattern(pattern: unknown, event: unknown): boolean {
   validatePattern(pattern);
-  return matchObject(pattern as Pattern, JSON.parse(JSON.stringify(event)) as Json);
+  return matchObject(pattern as Pattern, eventJson(event));
+}
+
+/** An event as a pattern sees it: its JSON form (undefined members dropped, Dates as strings). */
+export function eventJson(event: unknown): Json {
+  return JSON.parse(JSON.stringify(event)) as Json;
+}
+
+/**
+ * Matches an event already in JSON form (eventJson) against a pattern validatePattern accepted:
+ * the bus checks every event against every rule, so each is validated and converted only once.
+ */
+export function matchesValidatedPattern(pattern: unknown, event: Json): boolean {
+  return matchObject(pattern as Pattern, event);
 }

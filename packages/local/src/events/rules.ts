@@ -8,7 +8,7 @@
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusEvent, EventBus } from "../contracts";
-import { matchesPattern, validatePattern } from "./pattern";
+import { eventJson, matchesValidatedPattern, validatePattern } from "./pattern";
 
 export interface EventRule {
   name: string;
@@ -185,7 +185,9 @@ export function createEventRules(options: EventRulesOptions): EventRules {
     async put(event) {
       await ready;
       if (closed) throw new EventBusClosedError();
-      const matched = [...rules.values()].filter((rule) => matchesPattern(rule.pattern, event));
+      // Patterns were validated when their rules were added; the event is converted once for all.
+      const json = eventJson(event);
+      const matched = [...rules.values()].filter((rule) => matchesValidatedPattern(rule.pattern, json));
       const created: Entry[] = [];
       for (const rule of matched) {
         sequence += 1;

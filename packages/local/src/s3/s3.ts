@@ -4,9 +4,11 @@
  * EventBridge "Object Created" event before the write is acknowledged.
  */
 
-import { rename, unlink } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { closeSync, createReadStream } from "node:fs";
+import { rename, unlink, writeFile } from "node:fs/promises";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   type BusEvent,
@@ -39,6 +41,9 @@ import { DiskStore, type ObjectMeta, streamToFile } from "./store";
 import { readXml, S3_XMLNS, sendS3Error, sendXml } from "./xml";
 
 export { encodeEventKey } from "./keys";
+
+/** Bodies up to this declared size are received in memory rather than through a temp file. */
+const IN_MEMORY_BODY_BYTES = 1024 * 1024;
 
 /** S3's single-PUT limit. */
 export const DEFAULT_MAX_OBJECT_BYTES = 5 * 1024 ** 3;
@@ -194,32 +199,40 @@ class S3Service {
 
   // ---- objects ----------------------------------------------------------------------------
 
-  /** Streams a request body to a temp file, decoding aws-chunked and verifying digests. */
+  /**
+   * Receives a request body, decoding aws-chunked and verifying digests: into memory when its
+   * declared length is small (most objects here are images and JSON documents), else into a temp
+   * file. `body` is what the store's commit takes: the bytes, or the temp file's path.
+   */
   private async receive(
     source: Readable,
     headers: IncomingHttpHeaders,
     limit: number,
-  ): Promise<{ temp: string; etag: string; size: number }> {
+  ): Promise<{ body: string | Buffer; etag: string; size: number }> {
     const declared = declaredLength(headers);
     if (declared !== undefined && declared > limit) throw this.entityTooLarge();
-    const temp = this.store.tempPath();
     const digests = new BodyDigests(headers);
     const decoder = isAwsChunked(headers) ? new AwsChunkedDecoder() : undefined;
-    const tooLarge = this.entityTooLarge();
-    await streamToFile(source, decoder, temp, (chunk) => {
+    const observe = (chunk: Buffer) => {
       digests.update(chunk);
-      if (digests.size > limit) throw tooLarge;
-    });
+      if (digests.size > limit) throw this.entityTooLarge();
+    };
+    let body: string | Buffer;
+    if (declared !== undefined && declared <= IN_MEMORY_BODY_BYTES) {
+      body = await collect(source, decoder, (chunk) => {
+        observe(chunk);
+        // A body longer than announced is refused below; it must not grow the buffer first.
+        if (digests.size > declared) throw incompleteBody();
+      });
+    } else {
+      body = this.store.tempPath();
+      await streamToFile(source, decoder, body, observe);
+    }
     try {
-      if (declared !== undefined && digests.size !== declared) {
-        throw new ServiceError(
-          "IncompleteBody",
-          "You did not provide the number of bytes specified by the Content-Length HTTP header",
-        );
-      }
-      return { temp, etag: digests.verify(decoder?.trailers), size: digests.size };
+      if (declared !== undefined && digests.size !== declared) throw incompleteBody();
+      return { body, etag: digests.verify(decoder?.trailers), size: digests.size };
     } catch (error) {
-      await unlink(temp).catch(() => {});
+      await discard(body);
       throw error;
     }
   }
@@ -256,9 +269,9 @@ class S3Service {
     requestId: string,
   ) {
     await this.store.requireBucket(bucket);
-    const { temp, etag, size } = await this.receive(req, req.headers, this.maxObjectBytes);
+    const { body, etag, size } = await this.receive(req, req.headers, this.maxObjectBytes);
     const meta = this.metaFromHeaders(req.headers, etag, size);
-    await this.commit(bucket, key, temp, meta, "PutObject", requestId, req.socket.remoteAddress, {
+    await this.commit(bucket, key, body, meta, "PutObject", requestId, req.socket.remoteAddress, {
       ifMatch: header(req.headers, "if-match"),
       ifNoneMatch: header(req.headers, "if-none-match"),
     });
@@ -273,7 +286,7 @@ class S3Service {
   private async commit(
     bucket: string,
     key: string,
-    temp: string,
+    body: string | Buffer,
     meta: ObjectMeta,
     reason: ObjectCreatedReason,
     requestId: string,
@@ -281,9 +294,9 @@ class S3Service {
     condition: { ifMatch?: string; ifNoneMatch?: string } = {},
   ): Promise<void> {
     try {
-      await this.store.commit(bucket, key, temp, meta, condition);
+      await this.store.commit(bucket, key, body, meta, condition);
     } catch (error) {
-      await unlink(temp).catch(() => {});
+      await discard(body);
       throw error;
     }
     await this.options.bus.put(
@@ -299,7 +312,7 @@ class S3Service {
     key: string,
     requestId: string,
   ) {
-    const { meta, handle } = await this.store.openObject(bucket, key);
+    const { meta, fd } = await this.store.openObject(bucket, key);
     try {
       const lastModified = new Date(meta.lastModified);
       const headers: Record<string, string | number> = {
@@ -335,9 +348,11 @@ class S3Service {
         res.end();
         return;
       }
-      await pipeline(handle.createReadStream({ ...range, autoClose: false }), res);
+      // Positional reads (a start is always given): a read still in flight when a hang-up closes
+      // the descriptor can never move the file position of whatever reuses its number.
+      await pipeline(createReadStream("", { fd, start: 0, ...range, autoClose: false }), res);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
@@ -361,8 +376,8 @@ class S3Service {
       );
     }
     await this.store.requireBucket(bucket);
-    const { meta: sourceMeta, handle } = await this.store.openObject(source.bucket, source.key);
-    let received: { temp: string; etag: string; size: number };
+    const { meta: sourceMeta, fd } = await this.store.openObject(source.bucket, source.key);
+    let received: { body: string | Buffer; etag: string; size: number };
     try {
       const notModified = checkReadConditions(
         {
@@ -382,9 +397,13 @@ class S3Service {
           412,
         );
       }
-      received = await this.receive(handle.createReadStream({ autoClose: false }), {}, this.maxObjectBytes);
+      received = await this.receive(
+        createReadStream("", { fd, start: 0, autoClose: false }),
+        { "content-length": String(sourceMeta.size) },
+        this.maxObjectBytes,
+      );
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     const meta: ObjectMeta =
       directive === "REPLACE"
@@ -395,7 +414,7 @@ class S3Service {
             size: received.size,
             lastModified: toSecond(this.clock.now()).toISOString(),
           };
-    await this.commit(bucket, key, received.temp, meta, "CopyObject", requestId, req.socket.remoteAddress);
+    await this.commit(bucket, key, received.body, meta, "CopyObject", requestId, req.socket.remoteAddress);
     sendXml(
       res,
       200,
@@ -476,12 +495,13 @@ class S3Service {
     const uploadId = query.get("uploadId") ?? "";
     await this.uploads.info(uploadId, bucket, key);
     const { path, number } = this.uploads.partPath(uploadId, query.get("partNumber"));
-    const { temp, etag, size } = await this.receive(
+    const { body, etag, size } = await this.receive(
       req,
       req.headers,
       Math.min(this.maxObjectBytes, 5 * 1024 ** 3),
     );
-    await rename(temp, path);
+    if (typeof body === "string") await rename(body, path);
+    else await writeFile(path, body);
     await this.uploads.recordPart(uploadId, number, { etag, size });
     this.empty(res, 200, requestId, { etag: `"${etag}"` });
   }
@@ -595,36 +615,26 @@ class S3Service {
 
   objects(): LocalObjects {
     return {
-      get: async (bucket, key) => {
-        const { handle } = await this.store.openObject(bucket, key);
-        try {
-          return await handle.readFile();
-        } finally {
-          await handle.close();
-        }
-      },
+      get: async (bucket, key) => (await this.store.read(bucket, key)).body,
       stream: async (bucket, key) => {
-        const { handle } = await this.store.openObject(bucket, key);
-        // The stream owns the handle and closes it when it ends or is destroyed.
-        return handle.createReadStream();
+        const { fd } = await this.store.openObject(bucket, key);
+        // The stream owns the descriptor and closes it when it ends or is destroyed.
+        return createReadStream("", { fd, start: 0 });
       },
       put: async (bucket, key, body, contentType) => {
         validateKey(key);
         await this.store.requireBucket(bucket);
         if (body.length > this.maxObjectBytes) throw this.entityTooLarge();
         const requestId = crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase();
-        const received = await this.receive(
-          Readable.from([body]),
-          { "content-length": String(body.length) },
-          this.maxObjectBytes,
-        );
+        const etag = createHash("md5").update(body).digest("hex");
         const meta = this.metaFromHeaders(
           contentType ? { "content-type": contentType } : {},
-          received.etag,
-          received.size,
+          etag,
+          body.length,
         );
-        await this.commit(bucket, key, received.temp, meta, "PutObject", requestId, undefined);
-        return { etag: received.etag };
+        // The caller's buffer is written as it is; a copy keeps a later change of it out of the object.
+        await this.commit(bucket, key, Buffer.from(body), meta, "PutObject", requestId, undefined);
+        return { etag };
       },
       head: async (bucket, key) => {
         await this.store.requireBucket(bucket);
@@ -645,4 +655,34 @@ class S3Service {
       };
     }
   }
+}
+
+function incompleteBody(): ServiceError {
+  return new ServiceError(
+    "IncompleteBody",
+    "You did not provide the number of bytes specified by the Content-Length HTTP header",
+  );
+}
+
+/** Removes a received body's temp file (bytes in memory need nothing). */
+async function discard(body: string | Buffer): Promise<void> {
+  if (typeof body === "string") await unlink(body).catch(() => {});
+}
+
+/** Reads a body into memory through `decoder` (if framed), passing each chunk to `onChunk`. */
+async function collect(
+  source: Readable,
+  decoder: Transform | undefined,
+  onChunk: (chunk: Buffer) => void,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const sink = async (decoded: AsyncIterable<Buffer>) => {
+    for await (const chunk of decoded) {
+      onChunk(chunk);
+      chunks.push(chunk);
+    }
+  };
+  if (decoder) await pipeline(source, decoder, sink);
+  else await pipeline(source, sink);
+  return Buffer.concat(chunks);
 }

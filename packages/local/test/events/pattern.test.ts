@@ -1,6 +1,11 @@
 import { Rules } from "@secondlook/core/blueprint";
 import { describe, expect, it } from "vitest";
-import { InvalidEventPatternError, matchesPattern } from "../../src/events/pattern";
+import {
+  eventJson,
+  InvalidEventPatternError,
+  matchesPattern,
+  matchesValidatedPattern,
+} from "../../src/events/pattern";
 
 const s3Event = (bucket: string, key: string) => ({
   version: "0",
@@ -15,6 +20,26 @@ const s3Event = (bucket: string, key: string) => ({
 });
 
 describe("EventBridge pattern matching", () => {
+  it("gives a converted event the same answers matchesPattern gives, Dates and undefined members included", () => {
+    // Arrange
+    const event = { ...s3Event("data", "images_for_detection/a.png"), when: new Date(0), gone: undefined };
+    const patterns = [
+      Rules.imageUploaded("data"),
+      Rules.imageUploaded("other"),
+      { when: ["1970-01-01T00:00:00.000Z"] },
+      { gone: [{ exists: true }] },
+      { gone: [{ exists: false }] },
+    ];
+
+    // Act
+    const json = eventJson(event);
+    const converted = patterns.map((pattern) => matchesValidatedPattern(pattern, json));
+
+    // Assert
+    expect(converted).toEqual(patterns.map((pattern) => matchesPattern(pattern, event)));
+    expect(converted).toEqual([true, false, true, false, true]);
+  });
+
   it("matches the blueprint's image-uploaded rule only for its bucket and prefix", () => {
     // Arrange
     const pattern = Rules.imageUploaded("data");

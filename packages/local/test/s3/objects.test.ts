@@ -375,6 +375,23 @@ describe("local S3 edge cases", () => {
     expect(head.ETag).toBe(`"${md5("bbbb")}"`);
   });
 
+  it("describes the bytes on disk, on GET and HEAD, when a crash cut the sidecar's write short", async () => {
+    // Arrange
+    await h.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "cut.json", Body: "{}", ContentType: "application/json" }),
+    );
+    const sidecar = join(h.dataDir, "s3-meta", BUCKET, "cut.json%m");
+    await writeFile(sidecar, (await readFile(sidecar, "utf8")).slice(0, 10));
+    // Act
+    const head = await h.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "cut.json" }));
+    const got = await h.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "cut.json" }));
+    // Assert
+    expect(head.ETag).toBe(`"${md5("{}")}"`);
+    expect(head.ContentType).toBe("application/octet-stream");
+    expect(got.ETag).toBe(`"${md5("{}")}"`);
+    expect(await got.Body?.transformToString()).toBe("{}");
+  });
+
   it("discards temp files a crash left behind when it starts", async () => {
     // Arrange
     await mkdir(join(h.dataDir, "s3-tmp"), { recursive: true });
@@ -397,6 +414,34 @@ describe("local S3 edge cases", () => {
 });
 
 describe("local S3 streaming", () => {
+  it("keeps a body above the in-memory limit byte for byte through a temp file it then removes", async () => {
+    // Arrange
+    const body = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) % 251;
+
+    // Act
+    const put = await h.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "spill.bin", Body: body }));
+    const got = await h.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "spill.bin" }));
+    const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+
+    // Assert
+    expect(put.ETag).toBe(`"${createHash("md5").update(body).digest("hex")}"`);
+    expect(bytes.equals(body)).toBe(true);
+    expect(await filesUnder(join(h.dataDir, "s3-tmp"))).toEqual([]);
+  });
+
+  it("reads a large object in-process with its exact bytes", async () => {
+    // Arrange
+    const body = Buffer.alloc(2 * 1024 * 1024 + 3, 9);
+    await h.s3.objects.put(BUCKET, "in-process.bin", body);
+
+    // Act
+    const read = await h.s3.objects.get(BUCKET, "in-process.bin");
+
+    // Assert
+    expect(read.equals(body)).toBe(true);
+  });
+
   it("streams a large object and survives a client that hangs up mid-download", async () => {
     // Arrange
     const big = Buffer.alloc(8 * 1024 * 1024, 7);
