@@ -39,6 +39,7 @@ const schemas = {
     stateMachineArn: z.string().optional(),
     mapRunArn: z.string().optional(),
     statusFilter: status.optional(),
+    redriveFilter: z.enum(["REDRIVEN", "NOT_REDRIVEN"]).optional(),
     ...paging,
   }),
   ListMapRuns: z.object({ executionArn: z.string(), ...paging }),
@@ -47,6 +48,10 @@ const schemas = {
     executionArn: z.string(),
     error: z.string().max(256).optional(),
     cause: z.string().max(32_768).optional(),
+  }),
+  RedriveExecution: z.object({
+    executionArn: z.string().min(1).max(2048),
+    clientToken: z.string().min(1).max(64).optional(),
   }),
   GetExecutionHistory: z.object({
     executionArn: z.string(),
@@ -111,6 +116,7 @@ function operations(engine: EngineOperations): { [O in Operation]: (input: Input
     DescribeMapRun: (input) => engine.describeMapRun(input.mapRunArn),
     StopExecution: (input) => engine.stopExecution(input.executionArn, input.error, input.cause),
     GetExecutionHistory: (input) => engine.getExecutionHistory(input),
+    RedriveExecution: (input) => engine.redriveExecution(input.executionArn),
     SendTaskSuccess: async (input) => {
       await engine.sendTaskSuccess(input.taskToken, input.output);
       return {};

@@ -18,15 +18,17 @@ import {
 import { ServiceError } from "../edge/protocol";
 import { createStatesHandler } from "./api";
 import { type Definition, parseDefinition, readValidatedDefinition } from "./definition";
+import { DefinitionStore } from "./definition-store";
 import { InvalidDefinitionError, StatesError } from "./errors";
-import { ExecutionLog, readLog, type StoredEvent, toWireEvent } from "./history";
+import { ExecutionLog, readLog, readLogEnds, type StoredEvent, toWireEvent } from "./history";
 import type { ReadableObjects } from "./item-reader";
+import { openJournal } from "./journal";
 import type { MapRunHost, MapRunRecord } from "./map-run";
 import { type StateMachineRecord, StateMachineRegistry, type StateMachineType } from "./registry";
 import { type ChildOutcome, Interrupted, type TokenWaiter } from "./run-types";
-import { ExecutionRun } from "./runtime";
+import { ExecutionRun, MAX_HISTORY_EVENTS } from "./runtime";
 import { after, type Timer } from "./timers";
-import { tokenExecution } from "./tokens";
+import { TokenTable, tokenExecution, tokenOpenIn } from "./tokens";
 
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 
@@ -46,8 +48,9 @@ export interface ExecutionDescription {
   cause?: string;
   mapRunArn?: string;
   redriveCount: number;
-  redriveStatus: "NOT_REDRIVABLE";
-  redriveStatusReason: string;
+  redriveDate?: number;
+  redriveStatus: "REDRIVABLE" | "NOT_REDRIVABLE" | "REDRIVABLE_BY_MAP_RUN";
+  redriveStatusReason?: string;
 }
 
 export interface ExecutionListItem {
@@ -60,6 +63,7 @@ export interface ExecutionListItem {
   mapRunArn?: string;
   itemCount?: number;
   redriveCount: number;
+  redriveDate?: number;
 }
 
 /** Counts of a map run's items or child executions by status (DescribeMapRun). */
@@ -120,6 +124,11 @@ export interface StatesEngineOptions {
   timeScale?: number;
   /** The local S3, read by Distributed Map ItemReaders and written by ResultWriters. */
   objects?: ReadableObjects;
+  /**
+   * How often written logs are flushed and the journal retired (default 1 s). Tests lengthen it so
+   * that a killed process leaves every acknowledgement in the journal alone, as a power cut would.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface StatesEngine extends ExecutionStarter {
@@ -154,6 +163,8 @@ export interface StatesEngine extends ExecutionStarter {
     stateMachineArn?: string;
     mapRunArn?: string;
     statusFilter?: ExecutionStatus;
+    /** REDRIVEN lists executions redriven at least once, NOT_REDRIVEN the others. */
+    redriveFilter?: "REDRIVEN" | "NOT_REDRIVEN";
     maxResults?: number;
     nextToken?: string;
   }): Promise<{ executions: ExecutionListItem[]; nextToken?: string }>;
@@ -165,6 +176,8 @@ export interface StatesEngine extends ExecutionStarter {
     includeExecutionData?: boolean;
   }): Promise<{ events: HistoryEvent[]; nextToken?: string }>;
   stopExecution(executionArn: string, error?: string, cause?: string): Promise<{ stopDate: number }>;
+  /** Continues a FAILED, TIMED_OUT or ABORTED standard execution from its unsuccessful state. */
+  redriveExecution(executionArn: string): Promise<{ redriveDate: number }>;
   listMapRuns(input: { executionArn: string; maxResults?: number; nextToken?: string }): Promise<{
     mapRuns: {
       executionArn: string;
@@ -225,7 +238,6 @@ interface ExecutionRecord {
   startDate: number;
   status: ExecutionStatus;
   stopDate?: number;
-  file: string;
   /** Set on a Distributed Map's child executions. */
   mapRunArn?: string;
   itemCount?: number;
@@ -238,6 +250,11 @@ interface ExecutionRecord {
   controller?: AbortController;
   timer?: Timer;
   run?: ExecutionRun;
+  /** Set while StartExecution makes the start durable: the start launches it, never resume(). */
+  starting?: boolean;
+  /** How often, and last when, the execution was redriven (epoch ms). */
+  redriveCount?: number;
+  redriveDate?: number;
 }
 
 /** What a closed execution began with and ended with, as its log records them. */
@@ -260,6 +277,24 @@ const TERMINAL: Record<string, ExecutionStatus> = {
   ExecutionTimedOut: "TIMED_OUT",
   ExecutionAborted: "ABORTED",
 };
+
+/** AWS redrives executions that closed within the last 14 days. */
+const REDRIVE_PERIOD_MS = 14 * 24 * 3600 * 1000;
+/** A standard execution may run for a year, redrives included. */
+const MAX_EXECUTION_MS = 365 * 24 * 3600 * 1000;
+
+/** The redrive count and date recorded in a running log, or on a closed log's last event. */
+function redriveOf(events: StoredEvent[]): { redriveCount?: number; redriveDate?: number } {
+  let info: { redriveCount?: number; redriveDate?: number } = {};
+  for (const event of events) {
+    if (event.type === "ExecutionRedriven") {
+      info = { redriveCount: Number(event.details?.redriveCount), redriveDate: event.timestamp };
+    } else if (event.meta?.redriveCount !== undefined) {
+      info = { redriveCount: Number(event.meta.redriveCount), redriveDate: Number(event.meta.redriveDate) };
+    }
+  }
+  return info;
+}
 
 function isName(name: string): boolean {
   return name.length >= 1 && name.length <= 80 && !FORBIDDEN_NAME.test(name) && !hasForbiddenCodeUnit(name);
@@ -320,7 +355,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   const mapRunChildren = new Map<string, Set<string>>();
   const registry = new StateMachineRegistry(join(root, "state-machines.json"));
   const executions = new Map<string, ExecutionRecord>();
-  const tokens = new Map<string, TokenWaiter>();
+  const tokens = new TokenTable<TokenWaiter>();
   const listeners = new Set<(executionArn: string, status: string) => void>();
   const childWaiters = new Map<string, Set<(outcome: ChildOutcome) => void>>();
   let seq = 0;
@@ -329,6 +364,9 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   // Every log repeats its machine's definition; loaded records share one copy of each text.
   const definitionTexts = new Map<string, string>();
 
+  const definitions = new DefinitionStore(join(root, "definitions"));
+  // Replays what a crash left in the journal into the execution logs before anything reads them.
+  const journal = openJournal(root, executionsDir);
   loadExecutions();
   loadMapRuns();
 
@@ -348,10 +386,12 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   }
 
   // Steps between acknowledgements reach the page cache at once (a killed process loses nothing);
-  // flushing running logs every second bounds what a power cut could lose without an fsync per step.
+  // a checkpoint every second flushes the logs written since the last one, which bounds what a power
+  // cut could lose without an fsync per step, and retires the journal segments they cover. A failed
+  // checkpoint keeps its segments and logs for the next one.
   const flusher = setInterval(() => {
-    for (const record of executions.values()) void record.log?.sync().catch(() => {});
-  }, FLUSH_INTERVAL_MS);
+    void journal.checkpoint().catch(() => {});
+  }, options.checkpointIntervalMs ?? FLUSH_INTERVAL_MS);
   flusher.unref();
 
   function loadExecutions() {
@@ -359,30 +399,38 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     for (const file of readdirSync(executionsDir)) {
       if (!file.endsWith(".jsonl")) continue;
       const path = join(executionsDir, file);
-      const events = readLog(path);
-      const started = events[0];
-      if (started?.type !== "ExecutionStarted") continue;
+      // A closed execution needs only how it began and ended; a running one is read whole.
+      const { first: started, last } = readLogEnds(path);
+      if (started?.type !== "ExecutionStarted" || !last) continue;
       const meta = started.meta as Record<string, string>;
       const record: ExecutionRecord = {
         arn: meta.executionArn as string,
         name: meta.name as string,
-        stateMachineArn: meta.stateMachineArn as string,
-        stateMachineName: meta.stateMachineName as string,
-        definition: sharedText(meta.definition as string),
+        stateMachineArn: sharedText(meta.stateMachineArn as string),
+        stateMachineName: sharedText(meta.stateMachineName as string),
+        // Logs written before the definition store carry the text itself.
+        definition:
+          meta.definition !== undefined
+            ? sharedText(meta.definition)
+            : definitions.get(meta.definitionHash as string),
         type: meta.type as StateMachineType,
-        roleArn: String(started.details?.roleArn),
+        roleArn: sharedText(String(started.details?.roleArn)),
         input: String(started.details?.input),
         startDate: started.timestamp,
         status: "RUNNING",
-        file: path,
         seq: 0,
-        nextId: events.length + 1,
-        ...(meta.mapRunArn ? { mapRunArn: meta.mapRunArn, itemCount: Number(meta.itemCount ?? 1) } : {}),
+        nextId: 1,
+        ...(meta.mapRunArn
+          ? { mapRunArn: sharedText(meta.mapRunArn), itemCount: Number(meta.itemCount ?? 1) }
+          : {}),
       };
-      const last = events.at(-1) as StoredEvent;
       const status = TERMINAL[last.type];
       if (status) closeRecord(record, status, last);
-      else record.events = events;
+      else {
+        record.events = readLog(path);
+        record.nextId = record.events.length + 1;
+      }
+      Object.assign(record, redriveOf(status ? [last] : (record.events ?? [])));
       loaded.push(record);
     }
     loaded.sort((a, b) => a.startDate - b.startDate);
@@ -391,6 +439,14 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
       executions.set(record.arn, record);
       indexChild(record);
     }
+  }
+
+  /** An execution's log file, named by its ARN's hash (not kept per record: it is rebuilt on demand). */
+  function fileOf(executionArn: string): string {
+    return join(
+      executionsDir,
+      `${createHash("sha256").update(executionArn).digest("hex").slice(0, 40)}.jsonl`,
+    );
   }
 
   function sharedText(text: string): string {
@@ -432,7 +488,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
       remember(record.arn, cached);
       return cached;
     }
-    const events = readLog(record.file);
+    const events = readLog(fileOf(record.arn));
     const data = { input: String(events[0]?.details?.input ?? "null"), ...resultOf(events.at(-1)) };
     remember(record.arn, data);
     return data;
@@ -486,22 +542,31 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   ): Promise<void> {
     if (record.status !== "RUNNING" || closed) return Promise.resolve();
     record.timer?.clear();
-    const previousEventId = record.run?.lastTopLevelId() ?? 0;
+    // AWS links a stopped execution's ExecutionAborted to no event (0), not to the last state's.
+    const previousEventId = type === "ExecutionAborted" ? 0 : (record.run?.lastTopLevelId() ?? 0);
     const event = append(record, {
       previousEventId,
       timestamp: clock.now().getTime(),
       type,
       details,
       scope: "",
+      // A closed execution is loaded from its first and last events: the last keeps the redrives.
+      ...(record.redriveCount
+        ? { meta: { redriveCount: record.redriveCount, redriveDate: record.redriveDate } }
+        : {}),
     });
     closeRecord(record, TERMINAL[type] as ExecutionStatus, event);
-    for (const [token, waiter] of tokens) if (waiter.executionArn === record.arn) tokens.delete(token);
+    tokens.deleteExecution(record.arn);
     const log = record.log;
     record.log = undefined;
     record.events = undefined;
     record.run = undefined;
     record.controller = undefined;
-    const flushed = log?.close() ?? Promise.resolve();
+    // Only a stop is acknowledged to a caller: its closing event is made durable through the
+    // journal's shared flush; other closes reach the disk with the next checkpoint.
+    const flushed = log && type === "ExecutionAborted" ? journal.commit(log) : Promise.resolve();
+    flushed.catch(() => {});
+    void log?.close();
     notify(record);
     const waiters = childWaiters.get(record.arn);
     childWaiters.delete(record.arn);
@@ -545,7 +610,9 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     );
     record.run = run;
     if (definition.TimeoutSeconds !== undefined) {
-      const deadline = record.startDate + definition.TimeoutSeconds * 1000 * timeScale;
+      // A redriven execution gets its TimeoutSeconds again from the redrive.
+      const from = record.redriveDate ?? record.startDate;
+      const deadline = from + definition.TimeoutSeconds * 1000 * timeScale;
       record.timer = after(deadline - clock.now().getTime(), () => {
         controller.abort(new Interrupted("timed-out"));
         finish(record, "ExecutionTimedOut", { error: "States.Timeout", cause: "The execution timed out" });
@@ -566,6 +633,31 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         }
       },
     );
+  }
+
+  /** Why RedriveExecution would refuse an execution (AWS's wording), or undefined if it would not. */
+  function notRedrivable(record: ExecutionRecord): string | undefined {
+    const now = clock.now().getTime();
+    if (record.status === "RUNNING" || record.status === "SUCCEEDED") {
+      return `Execution is ${record.status} and cannot be redriven`;
+    }
+    if (record.type === "EXPRESS") return "Execution of an EXPRESS state machine cannot be redriven";
+    if (record.mapRunArn) return "Execution was started by a Map Run; redrive its parent execution";
+    if (now - (record.stopDate ?? now) > REDRIVE_PERIOD_MS) return "Execution redrivable period exceeded";
+    if (now - record.startDate > MAX_EXECUTION_MS) return "Execution has exceeded the max execution time";
+    return undefined;
+  }
+
+  /** DescribeExecution's redrive members. */
+  function redriveFields(record: ExecutionRecord) {
+    const reason = notRedrivable(record);
+    return {
+      redriveCount: record.redriveCount ?? 0,
+      ...(record.redriveDate === undefined ? {} : { redriveDate: record.redriveDate / 1000 }),
+      ...(reason === undefined
+        ? { redriveStatus: "REDRIVABLE" as const }
+        : { redriveStatus: "NOT_REDRIVABLE" as const, redriveStatusReason: reason }),
+    };
   }
 
   function waitForChild(executionArn: string, signal: AbortSignal): Promise<ChildOutcome> {
@@ -636,16 +728,18 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   }
 
   function eventsOf(record: ExecutionRecord): StoredEvent[] {
-    return record.events ?? readLog(record.file);
+    return record.events ?? readLog(fileOf(record.arn));
   }
 
   /** Continues one RUNNING execution found on disk from its recorded history. */
   function resumeRecord(record: ExecutionRecord) {
-    if (record.status !== "RUNNING" || record.run || closed) return;
-    const events = record.events ?? readLog(record.file);
+    // A record still starting is launched by its StartExecution; a second run would redo its steps.
+    if (record.status !== "RUNNING" || record.run || record.starting || closed) return;
+    const file = fileOf(record.arn);
+    const events = record.events ?? readLog(file);
     record.events = events;
     record.nextId = events.length + 1;
-    record.log = new ExecutionLog(record.file);
+    record.log = new ExecutionLog(file, journal);
     launch(record, events.slice());
   }
 
@@ -657,9 +751,10 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     const executionArn = token.length <= 2048 ? tokenExecution(token) : undefined;
     if (!executionArn) throw new ServiceError("InvalidToken", "Invalid Token: the task token is malformed");
     const record = executions.get(executionArn);
-    if (!tokens.has(token) && record && !record.run) {
+    if (!tokens.has(token) && record?.status === "RUNNING" && tokenOpenIn(eventsOf(record), token)) {
       resumeRecord(record);
-      await new Promise((resolve) => setImmediate(resolve));
+      // The replay re-registers the open token when it reaches the task; until then wait, not refuse.
+      await tokens.registered(token, () => record.status === "RUNNING" && !closed);
     }
     const waiter = tokens.get(token);
     if (!waiter)
@@ -672,7 +767,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     // The log is taken first: if the answer ends the execution, finish() detaches it to close it.
     const log = executions.get(executionArn)?.log;
     await new Promise((resolve) => setImmediate(resolve));
-    await log?.sync();
+    if (log) await journal.commit(log);
   }
 
   /** Records ExecutionStarted durably, then starts interpreting; the caller checked name and input. */
@@ -683,7 +778,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     inputText: string,
     child?: { mapRunArn: string; itemCount: number },
   ): Promise<ExecutionRecord> {
-    const file = join(executionsDir, `${createHash("sha256").update(arn).digest("hex").slice(0, 40)}.jsonl`);
+    const file = fileOf(arn);
     const startDate = clock.now().getTime();
     const record: ExecutionRecord = {
       arn,
@@ -696,11 +791,10 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
       input: inputText,
       startDate,
       status: "RUNNING",
-      file,
       seq: ++seq,
       events: [],
       nextId: 1,
-      log: new ExecutionLog(file),
+      log: new ExecutionLog(file, journal),
       ...(child ?? {}),
     };
     executions.set(arn, record);
@@ -720,12 +814,18 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         name,
         stateMachineArn: machine.arn,
         stateMachineName: machine.name,
-        definition: machine.definition,
+        definitionHash: definitions.put(machine.definition),
         type: machine.type,
         ...(child ? { mapRunArn: child.mapRunArn, itemCount: child.itemCount } : {}),
       },
     });
-    await record.log?.sync();
+    // One journal fdatasync covers every start waiting at that moment (see journal.ts).
+    record.starting = true;
+    try {
+      if (record.log) await journal.commit(record.log);
+    } finally {
+      record.starting = undefined;
+    }
     launch(record, record.events?.slice() ?? []);
     return record;
   }
@@ -932,9 +1032,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         ...(data.error === undefined ? {} : { error: data.error }),
         ...(data.cause === undefined ? {} : { cause: data.cause }),
         ...(r.mapRunArn === undefined ? {} : { mapRunArn: r.mapRunArn }),
-        redriveCount: 0,
-        redriveStatus: "NOT_REDRIVABLE",
-        redriveStatusReason: "Redrive is not supported by the local engine",
+        ...redriveFields(r),
       };
     },
 
@@ -955,7 +1053,11 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
           : [...(mapRunChildren.get(input.mapRunArn) ?? [])].flatMap((arn) => executions.get(arn) ?? []);
       const matching = candidates
         .filter(
-          (r) => r.seq < before && (input.statusFilter === undefined || r.status === input.statusFilter),
+          (r) =>
+            r.seq < before &&
+            (input.statusFilter === undefined || r.status === input.statusFilter) &&
+            (input.redriveFilter === undefined ||
+              (input.redriveFilter === "REDRIVEN") === (r.redriveCount ?? 0) > 0),
         )
         .sort((a, b) => b.seq - a.seq);
       const page = matching.slice(0, size);
@@ -969,7 +1071,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
           startDate: r.startDate / 1000,
           ...(r.stopDate === undefined ? {} : { stopDate: seconds(r.stopDate) as number }),
           ...(r.mapRunArn === undefined ? {} : { mapRunArn: r.mapRunArn, itemCount: r.itemCount ?? 1 }),
-          redriveCount: 0,
+          redriveCount: r.redriveCount ?? 0,
+          ...(r.redriveDate === undefined ? {} : { redriveDate: r.redriveDate / 1000 }),
         })),
         ...(matching.length > size && last ? { nextToken: encodeToken("executions", last.seq, scope) } : {}),
       };
@@ -1016,6 +1119,49 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         await finish(record, "ExecutionAborted", failureDetails(error ?? "", cause ?? ""));
       }
       return { stopDate: (record.stopDate ?? clock.now().getTime()) / 1000 };
+    },
+
+    async redriveExecution(executionArn) {
+      if (closed)
+        throw new ServiceError("ServiceUnavailable", "The local Step Functions engine is closed", 503);
+      const record = executionOf(executionArn);
+      const reason = notRedrivable(record);
+      if (reason) throw new ServiceError("ExecutionNotRedrivable", reason);
+      const file = fileOf(record.arn);
+      const events = readLog(file);
+      if (events.length >= MAX_HISTORY_EVENTS - 1) {
+        throw new ServiceError("ExecutionNotRedrivable", "Execution history event limit exceeded");
+      }
+      const input = closedData(record).input;
+      const now = clock.now().getTime();
+      closedCache.delete(record.arn);
+      Object.assign(record, {
+        status: "RUNNING",
+        stopDate: undefined,
+        input,
+        events,
+        nextId: events.length + 1,
+        log: new ExecutionLog(file, journal),
+        redriveCount: (record.redriveCount ?? 0) + 1,
+        redriveDate: now,
+      });
+      append(record, {
+        previousEventId: 0,
+        timestamp: now,
+        type: "ExecutionRedriven",
+        scope: "",
+        details: { redriveCount: record.redriveCount },
+      });
+      // The redrive is durable (through the journal, like a start) before the caller hears of it;
+      // meanwhile resume() must not launch the record a second time.
+      record.starting = true;
+      try {
+        if (record.log) await journal.commit(record.log);
+      } finally {
+        record.starting = undefined;
+      }
+      launch(record, events.slice());
+      return { redriveDate: now / 1000 };
     },
 
     async listMapRuns(input) {
@@ -1090,16 +1236,16 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
       if (closed) return;
       closed = true;
       clearInterval(flusher);
-      const logs: Promise<void>[] = [];
       for (const record of executions.values()) {
         record.timer?.clear();
         record.controller?.abort(new Interrupted("closed"));
         record.run = undefined;
-        if (record.log) logs.push(record.log.close());
+        void record.log?.close();
         record.log = undefined;
       }
       tokens.clear();
-      await Promise.all(logs);
+      // Flushes every log written since the last checkpoint, so a clean stop leaves no journal.
+      await journal.close();
     },
   };
   return Object.assign(engine, { handler: createStatesHandler(engine) });

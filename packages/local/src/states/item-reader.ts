@@ -3,9 +3,12 @@
  * inventory manifest) or of an S3 listing (`listObjectsV2`) one at a time, so a large manifest is
  * never held in memory as a whole.
  */
-import { Readable } from "node:stream";
+import { type Duplex, pipeline, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { parse as parseCsv } from "csv-parse";
+import { parser } from "stream-json";
+import { pick } from "stream-json/filters/pick.js";
+import { streamArray } from "stream-json/streamers/stream-array.js";
 import type { LocalObjects } from "../contracts";
 import { StatesError } from "./errors";
 
@@ -91,39 +94,57 @@ async function* jsonLines(source: AsyncIterable<Uint8Array>, where: string): Asy
   }
 }
 
-/** Follows an RFC 6901 JSON pointer (`/a/0/b`). */
-function pointTo(value: unknown, pointer: string, where: string): unknown {
-  if (pointer === "" || pointer === "/") return value;
-  let node = value;
-  for (const raw of pointer.replace(/^\//, "").split("/")) {
-    const segment = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (node === null || typeof node !== "object" || !(segment in node)) {
-      throw readerFailed(`ItemsPointer ${pointer} does not exist in ${where}`);
-    }
-    node = (node as Record<string, unknown>)[segment];
-  }
-  return node;
+/** An RFC 6901 JSON pointer (`/a/0/b`) as its unescaped segments. */
+function pointerSegments(pointer: string): string[] {
+  if (pointer === "" || pointer === "/") return [];
+  return pointer
+    .replace(/^\//, "")
+    .split("/")
+    .map((raw) => raw.replaceAll("~1", "/").replaceAll("~0", "~"));
 }
 
+/**
+ * The elements of a JSON array — the whole document, or the one `ItemsPointer` points to — parsed
+ * one at a time by stream-json, so only the element being read is held in memory.
+ */
 async function* jsonDocument(
   source: AsyncIterable<Uint8Array>,
   pointer: string | undefined,
   where: string,
 ): AsyncGenerator<unknown> {
-  // A JSON document has no record boundaries to stream on; it is parsed whole (JSONL streams).
-  const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(Buffer.from(chunk));
-  let parsed: unknown;
+  const segments = pointer === undefined ? undefined : pointerSegments(pointer);
+  let found = segments === undefined || segments.length === 0;
+  // One source chunk at a time: object-mode stages would otherwise queue 16 chunks ahead each.
+  const stages: Duplex[] = [parser.asStream({ writableHighWaterMark: 1 })];
+  if (segments && segments.length > 0) {
+    stages.push(
+      pick.asStream({
+        // The parser's stack holds keys and array indices from the root to the current value.
+        filter: (stack: readonly (string | number | null)[]) => {
+          const match =
+            stack.length === segments.length && stack.every((key, i) => String(key) === segments[i]);
+          if (match) found = true;
+          return match;
+        },
+      }),
+    );
+  }
+  const last = streamArray.asStream();
+  // pipeline destroys every stage with the first error, so reading `last` rethrows it here; the
+  // callback only keeps that error from being reported a second time as unhandled.
+  pipeline([Readable.from(source, { highWaterMark: 1 }), ...stages, last], () => {});
+  const items = last as AsyncIterable<{ value: unknown }>;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw readerFailed(`${where} is not valid JSON`);
+    for await (const item of items) yield item.value;
+  } catch (error) {
+    if (error instanceof StatesError) throw error;
+    const message = (error as Error).message;
+    if (/should be an array/i.test(message)) {
+      throw readerFailed(`${where} must contain a JSON array${pointer ? ` at ${pointer}` : ""}`);
+    }
+    throw readerFailed(`${where} is not valid JSON: ${message}`);
   }
-  const items = pointer === undefined ? parsed : pointTo(parsed, pointer, where);
-  if (!Array.isArray(items)) {
-    throw readerFailed(`${where} must contain a JSON array${pointer ? ` at ${pointer}` : ""}`);
-  }
-  yield* items;
+  if (!found) throw readerFailed(`ItemsPointer ${pointer} does not exist in ${where}`);
 }
 
 /** CSV rows as objects keyed by the headers; every value a string, missing "" and extras dropped. */

@@ -66,9 +66,23 @@ export interface MapRunSpec {
   maxConcurrency: number;
   toleratedFailurePercentage?: number;
   toleratedFailureCount?: number;
-  resultWriter?: { bucket: string; prefix: string };
+  resultWriter?: {
+    bucket: string;
+    prefix: string;
+    transformation: ResultTransformation;
+    outputType: "JSON" | "JSONL";
+  };
+  /** How the state output lists the children's results when nothing is exported (default COMPACT). */
+  outputTransformation?: ResultTransformation;
   now: () => number;
 }
+
+/**
+ * WriterConfig.Transformation: NONE keeps each child's record with its metadata, COMPACT keeps
+ * only the outputs, FLATTEN also splices array outputs into the list. A failed child's record is
+ * always kept whole (AWS: "returns its execution result unchanged").
+ */
+export type ResultTransformation = "NONE" | "COMPACT" | "FLATTEN";
 
 /** Step Functions runs at most this many children at once when MaxConcurrency is 0 or absent. */
 export const DEFAULT_MAX_CONCURRENCY = 10_000;
@@ -217,9 +231,19 @@ export async function runMapRun(host: MapRunHost, spec: MapRunSpec, signal: Abor
             exceeded = true;
             await stopAll("States.ExceedToleratedFailureThreshold", EXCEEDED_CAUSE);
           }
-          if (outputs) outputs[unit.index] = { Error: outcome.error ?? "", Cause: outcome.cause ?? "" };
+          if (outputs) {
+            outputs[unit.index] =
+              spec.outputTransformation === undefined
+                ? { Error: outcome.error ?? "", Cause: outcome.cause ?? "" }
+                : resultRecord(outcome, JSON.stringify(unit.input ?? null));
+          }
         } else if (outputs) {
-          outputs[unit.index] = outcome.output === undefined ? null : JSON.parse(outcome.output);
+          outputs[unit.index] =
+            spec.outputTransformation === "NONE"
+              ? resultRecord(outcome, JSON.stringify(unit.input ?? null))
+              : outcome.output === undefined
+                ? null
+                : JSON.parse(outcome.output);
         }
       })()
         .catch((error: unknown) => {
@@ -235,7 +259,10 @@ export async function runMapRun(host: MapRunHost, spec: MapRunSpec, signal: Abor
     signal.removeEventListener("abort", onAbort);
   }
 
-  let result: unknown = outputs;
+  let result: unknown =
+    spec.outputTransformation === "FLATTEN" && outputs
+      ? outputs.flatMap((output) => (Array.isArray(output) ? output : [output]))
+      : outputs;
   if (spec.resultWriter) result = await writeResults(host, spec, spec.resultWriter);
   await host.saveMapRun({ ...record, status: exceeded ? "FAILED" : "SUCCEEDED", stopDate: spec.now() });
   if (exceeded) throw new StatesError("States.ExceedToleratedFailureThreshold", EXCEEDED_CAUSE);
@@ -269,13 +296,29 @@ function resultRecord(outcome: ChildOutcome | undefined, input: string) {
 
 type ResultKind = "SUCCEEDED" | "FAILED" | "PENDING";
 
-/** Writes `<Prefix>/<mapRunId>/{SUCCEEDED,FAILED,PENDING}_n.json` and `manifest.json`. */
+/** The records one child contributes to its status's result file under a transformation. */
+function exportedRecords(
+  kind: ResultKind,
+  outcome: ChildOutcome | undefined,
+  input: string,
+  transformation: ResultTransformation,
+): unknown[] {
+  if (kind !== "SUCCEEDED" || !outcome || transformation === "NONE") return [resultRecord(outcome, input)];
+  const output = outcome.output === undefined ? null : (JSON.parse(outcome.output) as unknown);
+  return transformation === "FLATTEN" && Array.isArray(output) ? output : [output];
+}
+
+/**
+ * Writes `<Prefix>/<mapRunId>/{SUCCEEDED,FAILED,PENDING}_n.json` (`.jsonl` for JSON Lines) and
+ * `manifest.json`; each results file is a JSON array, or one record per line for JSONL.
+ */
 async function writeResults(
   host: MapRunHost,
   spec: MapRunSpec,
-  writer: { bucket: string; prefix: string },
+  writer: NonNullable<MapRunSpec["resultWriter"]>,
 ): Promise<unknown> {
   const base = `${writer.prefix ? `${writer.prefix.replace(/\/$/, "")}/` : ""}${mapRunId(spec.mapRunArn)}`;
+  const extension = writer.outputType === "JSONL" ? "jsonl" : "json";
   const files: Record<ResultKind, { Key: string; Size: number }[]> = {
     FAILED: [],
     PENDING: [],
@@ -295,8 +338,10 @@ async function writeResults(
   };
   const flush = async (kind: ResultKind) => {
     if (buffers[kind].length === 0) return;
-    const body = Buffer.from(`[${buffers[kind].join(",")}]`);
-    const key = `${base}/${kind}_${files[kind].length}.json`;
+    const text =
+      writer.outputType === "JSONL" ? `${buffers[kind].join("\n")}\n` : `[${buffers[kind].join(",")}]`;
+    const body = Buffer.from(text);
+    const key = `${base}/${kind}_${files[kind].length}.${extension}`;
     await put(key, body);
     files[kind].push({ Key: key, Size: body.length });
     buffers[kind] = [];
@@ -306,10 +351,13 @@ async function writeResults(
     const outcome = host.lookup(childIdentity(spec, unit.index).executionArn);
     const kind: ResultKind = !outcome ? "PENDING" : outcome.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED";
     if (outcome?.status === "RUNNING") continue;
-    const line = JSON.stringify(resultRecord(outcome, JSON.stringify(unit.input ?? null)));
-    if (sizes[kind] + line.length > MAX_RESULT_FILE_BYTES) await flush(kind);
-    buffers[kind].push(line);
-    sizes[kind] += line.length + 1;
+    const input = JSON.stringify(unit.input ?? null);
+    for (const record of exportedRecords(kind, outcome, input, writer.transformation)) {
+      const line = JSON.stringify(record ?? null);
+      if (sizes[kind] + line.length > MAX_RESULT_FILE_BYTES) await flush(kind);
+      buffers[kind].push(line);
+      sizes[kind] += line.length + 1;
+    }
   }
   for (const kind of ["SUCCEEDED", "FAILED", "PENDING"] as const) await flush(kind);
   const manifestKey = `${base}/manifest.json`;

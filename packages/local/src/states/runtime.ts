@@ -14,7 +14,7 @@ import { errorMatches, StatesError } from "./errors";
 import type { StoredEvent } from "./history";
 import { callResource, childResult, parseResource, taskEvents } from "./integrations";
 import { readItems } from "./item-reader";
-import { type MapRunSpec, runMapRun, stableId } from "./map-run";
+import { type MapRunSpec, type ResultTransformation, runMapRun, stableId } from "./map-run";
 import { applyResultPath, applyTemplate, type ContextObject, readPath, selectPath } from "./paths";
 import { Interrupted, type RunServices } from "./run-types";
 import { after, sleep, type Timer } from "./timers";
@@ -42,7 +42,27 @@ interface Thread {
   scope: string;
   lastId: number;
   signal: AbortSignal;
+  /** The state this thread is in (kept after an uncaught failure, so a cut can name it). */
+  open?: OpenState;
 }
+
+/** A state being run, and for Parallel/Map the branches or iterations it started. */
+interface OpenState {
+  type: string;
+  name: string;
+  children?: ChildRun[];
+}
+
+/** One Parallel branch or Map iteration; `done` once it finished or failed on its own. */
+interface ChildRun {
+  thread: Thread;
+  /** The iteration index (Map only). */
+  index?: number;
+  done: boolean;
+}
+
+/** State types AWS records a `<Type>StateAborted` event for when they are cut short. */
+const ABORTABLE = new Set(["Task", "Parallel", "Map", "Wait"]);
 
 /** One attempt of a Task/Parallel/Map: whether it began (wrote its first event) and how it records a failure. */
 interface Attempt {
@@ -101,6 +121,8 @@ export class ExecutionRun {
   private transitions = 0;
   private eventCount: number;
   private topLast = 0;
+  /** Id of the last ExecutionRedriven event: what an execution recorded before it is not final. */
+  private redrivenAt = 0;
 
   constructor(
     private readonly services: RunServices,
@@ -114,12 +136,14 @@ export class ExecutionRun {
       this.replay.set(event.scope, list);
     }
     this.eventCount = recorded.length;
+    for (const event of recorded) if (event.type === "ExecutionRedriven") this.redrivenAt = event.id;
   }
 
   /** Runs (or resumes) the top-level states; resolves with the output or rejects with the failure. */
   runTopLevel(signal: AbortSignal): Promise<unknown> {
     // AWS links the first state's entry to event 0, not to ExecutionStarted.
-    const recorded = (this.replay.get("") ?? []).filter((e) => e.type !== "ExecutionStarted");
+    // Execution-level events (start, a redriven attempt's end, the redrive) belong to no state.
+    const recorded = (this.replay.get("") ?? []).filter((e) => !e.type.startsWith("Execution"));
     this.topLast = recorded.at(-1)?.id ?? 0;
     this.replay.set("", recorded);
     return this.runStates({ scope: "", lastId: 0, signal }, this.identity.definition, this.identity.input);
@@ -215,6 +239,7 @@ export class ExecutionRun {
       this.emit(thread, `${state.Type}StateEntered`, { name, input: json(input), inputDetails: dataDetails });
     const recorded = visit?.slice(1) ?? [];
     let step: Step;
+    thread.open = { type: state.Type, name };
     try {
       step = await this.execute(thread, name, state, input, entered.timestamp, recorded);
     } catch (error) {
@@ -224,6 +249,7 @@ export class ExecutionRun {
       const output = applyResultPath(input, catcher.ResultPath, { Error: error.error, Cause: error.cause });
       step = { output, next: catcher.Next };
     }
+    thread.open = undefined;
     const next = step.next ?? (state.End ? undefined : state.Next);
     this.emit(
       thread,
@@ -320,7 +346,16 @@ export class ExecutionRun {
     const markers = state.Type === "Task" ? TASK_MARKERS : [`${state.Type}StateStarted`];
     const attempts = attemptsOf(recorded, markers);
     let partial: StoredEvent[] | undefined;
-    for (const [i, attempt] of attempts.entries()) {
+    for (const [i, recordedAttempt] of attempts.entries()) {
+      let attempt = recordedAttempt;
+      if (this.redrivenAt > 0) {
+        // A redrive gives a task (or a Distributed Map's run) a new attempt, and an inline
+        // Parallel or Map its same attempt again, minus the final failure, so that only the
+        // branches and iterations that did not succeed run again.
+        const whole = state.Type === "Task" || state.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED";
+        if (whole && this.endedBeforeRedrive(attempt)) continue;
+        if (!whole) attempt = attempt.filter((e) => !this.finalBeforeRedrive(e));
+      }
       const failed = attempt.find((e) => FAILURE_TYPES.has(e.type));
       const retry = failed?.meta?.retry as { retrier: number; delayMs: number } | undefined;
       if (!failed || !retry) {
@@ -367,6 +402,23 @@ export class ExecutionRun {
         state.ResultSelector === undefined ? result : applyTemplate(state.ResultSelector, result, context);
       return { output: selectPath(applyResultPath(input, state.ResultPath, selected), state.OutputPath) };
     }
+  }
+
+  /**
+   * Whether an attempt ended (failed for good, or was cut off by a stop or timeout) before the
+   * execution was redriven: every event of it precedes the redrive and none is a retry decision.
+   */
+  private endedBeforeRedrive(attempt: StoredEvent[]): boolean {
+    const last = attempt.at(-1);
+    if (!last || last.id > this.redrivenAt) return false;
+    const failure = attempt.find((e) => FAILURE_TYPES.has(e.type));
+    return !failure?.meta?.retry && !attempt.some((e) => e.type.endsWith("Succeeded"));
+  }
+
+  /** A final failure, or a cut it caused, recorded before the execution was redriven. */
+  private finalBeforeRedrive(event: StoredEvent): boolean {
+    if (event.id > this.redrivenAt) return false;
+    return event.meta?.cut !== undefined || (FAILURE_TYPES.has(event.type) && !event.meta?.retry);
   }
 
   private taskSeconds(state: State, effective: unknown, kind: "Timeout" | "Heartbeat"): number | undefined {
@@ -457,7 +509,9 @@ export class ExecutionRun {
       token,
       started.timestamp,
       timeout,
-      heartbeat,
+      // Only a task that can send heartbeats (callback, .sync) is held to HeartbeatSeconds: AWS
+      // records it for a request-response call but never times that call out on it.
+      resource.pattern === "request" ? undefined : heartbeat,
       async (waiter, isOpen) => {
         if (resource.pattern === "callback" || resource.pattern === "sync" || resource.pattern === "sync2") {
           let response = submitted ? (JSON.parse(String(submitted.details?.output)) as unknown) : undefined;
@@ -588,6 +642,13 @@ export class ExecutionRun {
         String(recordedFailure.meta?.cause ?? ""),
       );
     }
+    const recordedCut = partial?.find((e) => e.meta?.cut !== undefined);
+    if (recordedCut) {
+      // The restart came while the cut was being recorded: the attempt already failed.
+      const cut = recordedCut.meta?.cut as { error: string; cause: string };
+      thread.lastId = recordedCut.previousEventId;
+      throw new StatesError(cut.error, cut.cause);
+    }
     const controller = new AbortController();
     const forward = () => controller.abort(thread.signal.reason);
     thread.signal.addEventListener("abort", forward, { once: true });
@@ -596,11 +657,22 @@ export class ExecutionRun {
       lastId: startedEvent.id,
       signal: controller.signal,
     });
-    const guard = async (run: () => Promise<unknown>) => {
+    const children: ChildRun[] = [];
+    if (thread.open) thread.open.children = children;
+    let failing: { run: ChildRun; error: StatesError } | undefined;
+    const guard = async (run: ChildRun, work: () => Promise<unknown>) => {
       try {
-        return await run();
+        const output = await work();
+        run.done = true;
+        return output;
       } catch (error) {
-        if (!controller.signal.aborted) controller.abort(new Interrupted("sibling-failed"));
+        if (!controller.signal.aborted) {
+          if (error instanceof StatesError) {
+            run.done = true;
+            failing = { run, error };
+          }
+          controller.abort(new Interrupted("sibling-failed"));
+        }
         throw error;
       }
     };
@@ -608,16 +680,21 @@ export class ExecutionRun {
       let results: unknown[];
       if (type === "Parallel") {
         results = await settleAll(
-          (state.Branches ?? []).map((branch, i) => guard(() => this.runStates(child(i), branch, params))),
+          (state.Branches ?? []).map((branch, i) => {
+            const run: ChildRun = { thread: child(i), done: false };
+            children.push(run);
+            return guard(run, () => this.runStates(run.thread, branch, params));
+          }),
         );
       } else {
         const processor = (state.ItemProcessor ?? state.Iterator) as Machine;
         const selector = state.ItemSelector ?? state.Parameters;
         const iterationEvents = partial ?? [];
-        results = await mapLimit(items, state.MaxConcurrency ?? 0, (item, index) =>
-          guard(async () => {
-            const iteration = child(index);
-            const iterationName = context.State.Name;
+        const iterationName = context.State.Name;
+        results = await mapLimit(items, state.MaxConcurrency ?? 0, (item, index) => {
+          const run: ChildRun = { thread: child(index), index, done: false };
+          return guard(run, async () => {
+            const iteration = run.thread;
             const recordedOf = (type: string) =>
               iterationEvents.find((e) => e.type === type && e.details?.index === index);
             const own = () => ({ scope: thread.scope, lastId: iteration.lastId, signal: controller.signal });
@@ -625,6 +702,8 @@ export class ExecutionRun {
               recordedOf("MapIterationStarted") ??
               this.emit(own(), "MapIterationStarted", { name: iterationName, index })
             ).id;
+            // Only a started iteration can be cut (MapIterationAborted).
+            children.push(run);
             const done = recordedOf("MapIterationSucceeded");
             const itemInput =
               selector === undefined
@@ -633,27 +712,54 @@ export class ExecutionRun {
                     ...context,
                     Map: { Item: { Index: index, Value: item } },
                   });
-            try {
-              const output = await this.runStates(iteration, processor, itemInput);
-              if (!done) this.emit(own(), "MapIterationSucceeded", { name: iterationName, index });
-              return output;
-            } catch (error) {
-              if (error instanceof StatesError) {
-                if (!recordedOf("MapIterationFailed")) {
-                  this.emit(own(), "MapIterationFailed", { name: iterationName, index });
-                }
-              }
-              throw error;
-            }
-          }),
-        );
+            const output = await this.runStates(iteration, processor, itemInput);
+            if (!done) this.emit(own(), "MapIterationSucceeded", { name: iterationName, index });
+            return output;
+          });
+        });
       }
       if (!partial?.some((e) => e.type === `${type}StateSucceeded`))
         this.emit(thread, `${type}StateSucceeded`);
       return results;
+    } catch (error) {
+      if (!failing) throw error;
+      // Report the failure that cut the others, whichever branch index settled first.
+      this.recordCut(thread, context.State.Name, failing, children);
+      throw failing.error;
     } finally {
       thread.signal.removeEventListener("abort", forward);
     }
+  }
+
+  /**
+   * Records what a failing branch or iteration cut short, as AWS does: the failed state's own
+   * `<Type>StateAborted`, then for every sibling still running its `MapIterationAborted` and the
+   * `<Type>StateAborted` of the state it was in (nested branches included), then the failing
+   * `MapIterationFailed`. Every one links to the failure's last event, and so does the
+   * `…StateFailed` that follows. Each carries the failure so a restart mid-way does not rerun it.
+   */
+  private recordCut(
+    thread: Thread,
+    name: string,
+    failing: { run: ChildRun; error: StatesError },
+    children: ChildRun[],
+  ) {
+    const at = failing.run.thread.lastId;
+    const cut = { error: failing.error.error, cause: failing.error.cause };
+    const side = (type: string, details?: Record<string, unknown>) =>
+      this.emit({ scope: thread.scope, lastId: at, signal: thread.signal }, type, details, { cut });
+    const own = failing.run.thread.open;
+    if (own && ABORTABLE.has(own.type)) side(`${own.type}StateAborted`);
+    const abort = (run: ChildRun, parentName: string) => {
+      if (run.index !== undefined) side("MapIterationAborted", { name: parentName, index: run.index });
+      const open = run.thread.open;
+      if (!open) return;
+      if (ABORTABLE.has(open.type)) side(`${open.type}StateAborted`);
+      for (const nested of open.children ?? []) if (!nested.done) abort(nested, open.name);
+    };
+    for (const sibling of children) if (!sibling.done) abort(sibling, name);
+    if (failing.run.index !== undefined) side("MapIterationFailed", { name, index: failing.run.index });
+    thread.lastId = at;
   }
 
   /**
@@ -785,6 +891,7 @@ export class ExecutionRun {
       state.ToleratedFailureCountPath,
       "ToleratedFailureCount",
     );
+    const writerConfig = writerConfigOf(state.ResultWriter);
     let resultWriter: MapRunSpec["resultWriter"];
     if (state.ResultWriter?.Parameters !== undefined) {
       const params = applyTemplate(state.ResultWriter.Parameters, effective, context) as Record<
@@ -797,6 +904,9 @@ export class ExecutionRun {
       resultWriter = {
         bucket: params.Bucket,
         prefix: typeof params.Prefix === "string" ? params.Prefix : "",
+        // Exports default to NONE (each child's record with its metadata), as JSON arrays.
+        transformation: writerConfig?.transformation ?? "NONE",
+        outputType: writerConfig?.outputType ?? "JSON",
       };
     }
     const processor = state.ItemProcessor as Machine;
@@ -809,6 +919,44 @@ export class ExecutionRun {
       ...(percentage === undefined ? {} : { toleratedFailurePercentage: percentage }),
       ...(count === undefined ? {} : { toleratedFailureCount: count }),
       ...(resultWriter ? { resultWriter } : {}),
+      // Without an export, WriterConfig formats the state output (COMPACT when absent).
+      ...(!resultWriter && writerConfig?.transformation
+        ? { outputTransformation: writerConfig.transformation }
+        : {}),
     };
   }
+}
+
+const TRANSFORMATIONS = ["NONE", "COMPACT", "FLATTEN"] as const;
+const OUTPUT_TYPES = ["JSON", "JSONL"] as const;
+
+/** A ResultWriter's WriterConfig, checked against the values AWS accepts. */
+function writerConfigOf(
+  writer: State["ResultWriter"],
+): { transformation?: ResultTransformation; outputType?: (typeof OUTPUT_TYPES)[number] } | undefined {
+  const config = (writer as { WriterConfig?: unknown } | undefined)?.WriterConfig;
+  if (config === undefined) return undefined;
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new StatesError(
+      "States.Runtime",
+      `ResultWriter WriterConfig must be an object, got ${json(config)}`,
+    );
+  }
+  const { Transformation, OutputType } = config as Record<string, unknown>;
+  const pick = <T extends string>(value: unknown, allowed: readonly T[], field: string): T | undefined => {
+    if (value === undefined) return undefined;
+    if (!allowed.includes(value as T)) {
+      throw new StatesError(
+        "States.Runtime",
+        `ResultWriter WriterConfig.${field} must be one of ${allowed.join(", ")}, got ${json(value)}`,
+      );
+    }
+    return value as T;
+  };
+  const transformation = pick(Transformation, TRANSFORMATIONS, "Transformation");
+  const outputType = pick(OutputType, OUTPUT_TYPES, "OutputType");
+  return {
+    ...(transformation ? { transformation } : {}),
+    ...(outputType ? { outputType } : {}),
+  };
 }

@@ -10,6 +10,7 @@ import {
   ListStateMachinesCommand,
   paginateGetExecutionHistory,
   paginateListExecutions,
+  RedriveExecutionCommand,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
@@ -307,6 +308,63 @@ describe("DescribeExecution, ListExecutions and StopExecution", () => {
     expect(history.events?.at(-1)?.executionAbortedEventDetails).toEqual({
       error: "Manual",
       cause: "operator",
+    });
+  });
+});
+
+describe("DescribeExecution redrive fields", () => {
+  it("words why a running or succeeded execution cannot be redriven as AWS does", async () => {
+    // Arrange
+    await serve();
+    const { executionArn: waiting } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: await create("w", waitMachine) }),
+    );
+    const { executionArn: finished } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: await create("p", passMachine) }),
+    );
+    await waitFor(h.engine, finished as string);
+
+    // Act
+    const running = await sfn.send(new DescribeExecutionCommand({ executionArn: waiting }));
+    const succeeded = await sfn.send(new DescribeExecutionCommand({ executionArn: finished }));
+
+    // Assert
+    expect(running).toMatchObject({
+      redriveCount: 0,
+      redriveStatus: "NOT_REDRIVABLE",
+      redriveStatusReason: "Execution is RUNNING and cannot be redriven",
+    });
+    expect(succeeded).toMatchObject({
+      status: "SUCCEEDED",
+      redriveStatus: "NOT_REDRIVABLE",
+      redriveStatusReason: "Execution is SUCCEEDED and cannot be redriven",
+    });
+  });
+});
+
+describe("RedriveExecution", () => {
+  it("redrives a stopped execution over the wire and refuses a second redrive while it runs", async () => {
+    // Arrange
+    await serve();
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: await create("w", waitMachine) }),
+    );
+    await sfn.send(new StopExecutionCommand({ executionArn }));
+
+    // Act
+    const redriven = await sfn.send(new RedriveExecutionCommand({ executionArn }));
+    const again = await sfn
+      .send(new RedriveExecutionCommand({ executionArn }))
+      .catch((error: unknown) => error);
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+
+    // Assert
+    expect(redriven.redriveDate).toBeInstanceOf(Date);
+    expect(again).toMatchObject({ name: "ExecutionNotRedrivable" });
+    expect(described).toMatchObject({
+      status: "RUNNING",
+      redriveCount: 1,
+      redriveDate: redriven.redriveDate,
     });
   });
 });

@@ -3,7 +3,7 @@
  * process died right there, and a fresh engine resumes it. Every resumption must reach the same
  * output, enter each state exactly as often as the uninterrupted run, and keep ids contiguous.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -105,6 +105,9 @@ describe("resuming from every crash point", () => {
       const dataDir = await mkdtemp(join(tmpdir(), "secondlook-cut-"));
       await mkdir(join(dataDir, "states", "executions"), { recursive: true });
       await copyFile(registry, join(dataDir, "states", "state-machines.json"));
+      await cp(join(reference.dataDir, "states", "definitions"), join(dataDir, "states", "definitions"), {
+        recursive: true,
+      });
       await writeFile(
         join(dataDir, "states", "executions", file as string),
         `${lines.slice(0, cut).join("\n")}\n`,

@@ -226,6 +226,76 @@ describe("resuming after a restart", () => {
     expect(second.lambda.calls).toHaveLength(0);
   });
 
+  it("waits for a long replay to reach the task before answering an early callback, instead of dropping it", async () => {
+    // Arrange: many recorded states before the callback, so the replay takes many turns of the event loop.
+    const steps = 60;
+    const states: Record<string, unknown> = {};
+    for (let i = 0; i < steps; i++)
+      states[`Step${i}`] = { Type: "Pass", Next: i + 1 < steps ? `Step${i + 1}` : "Ask" };
+    const definition = {
+      StartAt: "Step0",
+      States: {
+        ...states,
+        Ask: {
+          Type: "Task",
+          Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+          Parameters: { FunctionName: functionArn("ask"), Payload: { "token.$": "$$.Task.Token" } },
+          End: true,
+        },
+      },
+    };
+    const first = await engineOn(undefined, { ask: () => ({}) });
+    const executionArn = await run(first.engine, definition, {});
+    await waitForEvent(first.engine, executionArn, "TaskSubmitted");
+    const token = tokenIn(first.lambda.calls[0]?.payload);
+    await first.engine.close();
+
+    // Act
+    const second = await engineOn(first.dataDir, { ask: () => ({}) });
+    await second.engine.sendTaskSuccess(token, '"kept"');
+    const result = await waitFor(second.engine, executionArn);
+
+    // Assert
+    expect(result.output).toBe('"kept"');
+    expect(second.lambda.calls).toHaveLength(0);
+    await expect(second.engine.sendTaskSuccess(token, '"again"')).rejects.toMatchObject({
+      code: "TaskTimedOut",
+    });
+  });
+
+  it("runs an execution once when resume() comes while its StartExecution is still being made durable", async () => {
+    // Arrange: resume() is called from inside the start, after ExecutionStarted is written and before the start launches it.
+    const h = await engineOn(undefined, { work: () => ({ done: true }) });
+    const definition = {
+      StartAt: "Work",
+      States: {
+        Work: { Type: "Task", Resource: functionArn("work"), Next: "Done" },
+        Done: { Type: "Pass", End: true },
+      },
+    };
+    const { stateMachineArn } = await h.engine.createStateMachine({
+      name: "once",
+      definition: JSON.stringify(definition),
+    });
+    let resumed = false;
+    const stop = h.engine.onExecutionChange(() => {
+      if (resumed) return;
+      resumed = true;
+      void h.engine.resume();
+    });
+
+    // Act
+    const { executionArn } = await h.engine.startExecution({ stateMachineArn, input: "{}" });
+    const result = await waitFor(h.engine, executionArn);
+    stop();
+
+    // Assert
+    expect(resumed).toBe(true);
+    expect(result.status).toBe("SUCCEEDED");
+    expect(h.lambda.calls).toHaveLength(1);
+    expect(await entries(h.engine, executionArn)).toEqual({ Work: 1, Done: 1 });
+  });
+
   it("keeps state machines across a restart", async () => {
     // Arrange
     const first = await engineOn(undefined);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ExecutionLog, readLog, type StoredEvent, toWireEvent } from "../../src/states/history";
+import { ExecutionLog, readLog, readLogEnds, type StoredEvent, toWireEvent } from "../../src/states/history";
 import { after } from "../../src/states/timers";
 
 let dir: string;
@@ -154,5 +154,68 @@ describe("long timers", () => {
 
     // Assert
     expect(fired).not.toHaveBeenCalled();
+  });
+});
+
+describe("reading a log's ends", () => {
+  it("returns the first and last events of a log", async () => {
+    // Arrange
+    const file = join(dir, "ends.jsonl");
+    await writeFile(
+      file,
+      [event(1, "ExecutionStarted"), event(2), event(3, "ExecutionSucceeded")]
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(""),
+    );
+
+    // Act
+    const { first, last } = readLogEnds(file);
+
+    // Assert
+    expect([first?.id, first?.type, last?.id, last?.type]).toEqual([
+      1,
+      "ExecutionStarted",
+      3,
+      "ExecutionSucceeded",
+    ]);
+  });
+
+  it("returns the one event of a single-line log as both ends", async () => {
+    // Arrange
+    const file = join(dir, "one.jsonl");
+    await writeFile(file, `${JSON.stringify(event(1, "ExecutionStarted"))}\n`);
+
+    // Act
+    const { first, last } = readLogEnds(file);
+
+    // Assert
+    expect([first?.id, last?.id]).toEqual([1, 1]);
+  });
+
+  it("ends at the last whole event when a crash tore the last line", async () => {
+    // Arrange
+    const file = join(dir, "torn-ends.jsonl");
+    await writeFile(
+      file,
+      `${JSON.stringify(event(1, "ExecutionStarted"))}\n${JSON.stringify(event(2))}\n{"id":3,"ty`,
+    );
+
+    // Act
+    const { first, last } = readLogEnds(file);
+
+    // Assert
+    expect([first?.id, last?.id]).toEqual([1, 2]);
+  });
+
+  it("returns no events for an empty log", async () => {
+    // Arrange
+    const file = join(dir, "empty.jsonl");
+    await writeFile(file, "");
+
+    // Act
+    const ends = readLogEnds(file);
+
+    // Assert
+    expect(ends).toEqual({ first: undefined, last: undefined });
   });
 });

@@ -456,6 +456,81 @@ describe("task timeouts", () => {
     expect(result.cause).toContain("TimeoutSeconds must be a positive integer");
   });
 
+  it("does not time out a request-response lambda:invoke on HeartbeatSeconds, which it cannot send", async () => {
+    // Arrange: the heartbeat period is 5 s × 0.001 = 5 ms; the function answers after 60 ms.
+    h = await startEngine({
+      slow: async (p) => {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        return p;
+      },
+    });
+    const definition = {
+      StartAt: "Call",
+      States: { Call: invoke("slow", { HeartbeatSeconds: 5, TimeoutSeconds: 10_000, End: true }) },
+    };
+
+    // Act
+    const { executionArn, result } = await runToEnd(h.engine, definition, { v: 1 });
+
+    // Assert
+    expect(result.status).toBe("SUCCEEDED");
+    const history = await h.engine.getExecutionHistory({ executionArn });
+    expect(history.events.find((e) => e.type === "TaskScheduled")?.taskScheduledEventDetails).toMatchObject({
+      heartbeatInSeconds: 5,
+      timeoutInSeconds: 10_000,
+    });
+  });
+
+  it("does not time out a bare Lambda function ARN task on HeartbeatSeconds", async () => {
+    // Arrange
+    h = await startEngine({
+      slow: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        return "late";
+      },
+    });
+    const definition = {
+      StartAt: "Call",
+      States: { Call: { Type: "Task", Resource: functionArn("slow"), HeartbeatSeconds: 5, End: true } },
+    };
+
+    // Act
+    const { result } = await runToEnd(h.engine, definition);
+
+    // Assert
+    expect(result).toMatchObject({ status: "SUCCEEDED", output: '"late"' });
+  });
+
+  it("holds a .sync child execution to HeartbeatSeconds", async () => {
+    // Arrange
+    h = await startEngine();
+    const { stateMachineArn } = await h.engine.createStateMachine({
+      name: "slow-child",
+      definition: JSON.stringify({
+        StartAt: "Hold",
+        States: { Hold: { Type: "Wait", Seconds: 600, End: true } },
+      }),
+    });
+    const definition = {
+      StartAt: "RunChild",
+      States: {
+        RunChild: {
+          Type: "Task",
+          Resource: "arn:aws:states:::states:startExecution.sync:2",
+          Parameters: { StateMachineArn: stateMachineArn, Input: {} },
+          HeartbeatSeconds: 5,
+          End: true,
+        },
+      },
+    };
+
+    // Act
+    const { result } = await runToEnd(h.engine, definition);
+
+    // Assert
+    expect(result).toMatchObject({ status: "FAILED", error: "States.HeartbeatTimeout" });
+  });
+
   it("SendTaskHeartbeat keeps a callback task alive past HeartbeatSeconds", async () => {
     // Arrange
     let token = "";

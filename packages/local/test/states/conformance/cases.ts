@@ -362,6 +362,55 @@ export const cases: ConformanceCase[] = [
     reference: true,
   },
   {
+    name: "Parallel: a failing branch cuts its sibling and Catch receives the branch's error",
+    definition: {
+      StartAt: "Both",
+      States: {
+        Both: {
+          Type: "Parallel",
+          Branches: [
+            { StartAt: "Breaks", States: { Breaks: { Type: "Task", Resource: fn("boom"), End: true } } },
+            { StartAt: "Waits", States: { Waits: { Type: "Wait", Seconds: 600, End: true } } },
+          ],
+          Catch: [{ ErrorEquals: ["Boom"], ResultPath: "$.caught", Next: "Recover" }],
+          End: true,
+        },
+        Recover: pass({ OutputPath: "$.caught.Error" }),
+      },
+    },
+    input: { n: 1 },
+    expected: { output: "Boom" },
+    reference: true,
+  },
+  {
+    name: "Map (inline): a failing iteration fails the Map with its error",
+    definition: {
+      StartAt: "Each",
+      States: {
+        Each: {
+          Type: "Map",
+          ItemsPath: "$.items",
+          ItemProcessor: {
+            StartAt: "Route",
+            States: {
+              Route: {
+                Type: "Choice",
+                Choices: [{ Variable: "$", NumericEquals: 2, Next: "Reject" }],
+                Default: "Hold",
+              },
+              Hold: { Type: "Wait", Seconds: 600, End: true },
+              Reject: { Type: "Fail", Error: "Rejected", Cause: "item 2" },
+            },
+          },
+          End: true,
+        },
+      },
+    },
+    input: { items: [1, 2, 3] },
+    expected: { error: "Rejected", cause: "item 2" },
+    reference: true,
+  },
+  {
     name: "Map (inline): ItemSelector with $$.Map.Item.Index and Value, MaxConcurrency 1",
     definition: {
       StartAt: "Each",
