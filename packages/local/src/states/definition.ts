@@ -77,7 +77,7 @@ export interface State {
     MaxInputBytesPerBatchPath?: string;
     BatchInput?: unknown;
   };
-  ResultWriter?: { Resource?: string; Parameters?: unknown };
+  ResultWriter?: { Resource?: string; Parameters?: unknown; WriterConfig?: unknown };
   ToleratedFailurePercentage?: number;
   ToleratedFailurePercentagePath?: string;
   ToleratedFailureCount?: number;
@@ -132,6 +132,32 @@ function* allStates(machine: Machine): Generator<[string, State]> {
 }
 
 /**
+ * AWS accepts a ResultWriter with only WriterConfig (it shapes the Map's output instead of
+ * exporting it); asl-validator 4 requires a Resource, so it is shown such states without one.
+ * Walks whatever was given, since the validator has not yet said it is a state machine.
+ */
+function withoutOutputOnlyWriters(machine: unknown): void {
+  const states = (machine as { States?: unknown } | null)?.States;
+  if (states === null || typeof states !== "object") return;
+  for (const state of Object.values(states as Record<string, unknown>)) {
+    if (state === null || typeof state !== "object") continue;
+    const fields = state as Record<string, unknown>;
+    const writer = fields.ResultWriter as Record<string, unknown> | null | undefined;
+    if (
+      writer &&
+      typeof writer === "object" &&
+      writer.Resource === undefined &&
+      writer.WriterConfig !== undefined
+    ) {
+      delete fields.ResultWriter;
+    }
+    if (Array.isArray(fields.Branches))
+      for (const branch of fields.Branches) withoutOutputOnlyWriters(branch);
+    withoutOutputOnlyWriters(fields.ItemProcessor ?? fields.Iterator);
+  }
+}
+
+/**
  * Parses and validates a definition as CreateStateMachine does; throws InvalidDefinitionError with
  * every problem found. EXPRESS machines may not wait for callbacks or child executions.
  */
@@ -146,7 +172,9 @@ export function parseDefinition(text: string, type: "STANDARD" | "EXPRESS" = "ST
     throw new InvalidDefinitionError("Definition must be a JSON object");
   }
   // The validator annotates the object it checks, so it gets its own copy.
-  const result = validateAsl(structuredClone(parsed), { checkPaths: true, checkArn: true });
+  const forValidator = structuredClone(parsed);
+  withoutOutputOnlyWriters(forValidator);
+  const result = validateAsl(forValidator, { checkPaths: true, checkArn: true });
   if (!result.isValid) {
     const problems = result.errors.map((e) => `${e["Error code"]}: ${e.Message}`).join("; ");
     throw new InvalidDefinitionError(`Invalid State Machine Definition: ${problems}`);

@@ -284,3 +284,65 @@ describe("WriterConfig without an export formats the state output", () => {
     expect(output[2]).toMatchObject({ Status: "FAILED", Error: "Three" });
   });
 });
+
+describe("a Map whose ResultWriter has only WriterConfig", () => {
+  it("is accepted by CreateStateMachine and flattens the children's outputs into the state output", async () => {
+    // Arrange
+    const harness = await startEngine({ pair: (n: unknown) => [n, (n as number) * 10] });
+    harnesses.push(harness);
+    const definition = {
+      StartAt: "Each",
+      States: {
+        Each: {
+          Type: "Map",
+          ItemsPath: "$",
+          ItemProcessor: {
+            ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
+            StartAt: "Pair",
+            States: { Pair: { Type: "Task", Resource: functionArn("pair"), End: true } },
+          },
+          ResultWriter: { WriterConfig: { Transformation: "FLATTEN", OutputType: "JSON" } },
+          End: true,
+        },
+      },
+    };
+
+    // Act
+    const { result } = await runToEnd(harness.engine, definition, [1, 2]);
+
+    // Assert
+    expect(result.status).toBe("SUCCEEDED");
+    expect(JSON.parse(result.output ?? "null")).toEqual([1, 10, 2, 20]);
+  });
+
+  it("is still refused by CreateStateMachine when the Map has neither Resource nor WriterConfig", async () => {
+    // Arrange
+    const harness = await startEngine();
+    harnesses.push(harness);
+    const definition = {
+      StartAt: "Each",
+      States: {
+        Each: {
+          Type: "Map",
+          ItemsPath: "$",
+          ItemProcessor: {
+            ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
+            StartAt: "Done",
+            States: { Done: { Type: "Succeed" } },
+          },
+          ResultWriter: { Parameters: { Bucket: "out" } },
+          End: true,
+        },
+      },
+    };
+
+    // Act
+    const create = harness.engine.createStateMachine({
+      name: "no-writer",
+      definition: JSON.stringify(definition),
+    });
+
+    // Assert
+    await expect(create).rejects.toMatchObject({ code: "InvalidDefinition" });
+  });
+});
