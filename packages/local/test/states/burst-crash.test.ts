@@ -101,6 +101,8 @@ describe("a burst of StartExecutions killed right after acknowledgement", () => 
         expect(history).toEqual({ entered: { Begin: 1, Hold: 1, End: 1 }, contiguous: true });
       }
     } finally {
+      // The engine checkpoints into the folder until it is closed: close it before removing it.
+      for (const h of harnesses.splice(0)) await h.cleanup();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

@@ -379,6 +379,8 @@ describe("crash recovery", () => {
       });
     } finally {
       child.kill("SIGKILL");
+      // The resumed engine checkpoints into the folder until it is closed: close it before removing it.
+      for (const h of harnesses.splice(0)) await h.cleanup();
       await rm(dataDir, { recursive: true, force: true });
     }
   });
