@@ -7,9 +7,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    // Tests change a setting and act on it at once, and a shrunken timeScale runs the idle check
-    // within seconds; with Powertools' 30 s settings cache, a check that ran before a model was
-    // promoted would hide the promotion from the handlers for the rest of a test.
+    // Tests change a setting and act on it at once (and child processes they spawn inherit this),
+    // and a shrunken timeScale runs the idle check within seconds; with Powertools' 30 s settings
+    // cache, a check that ran before a model was promoted would hide the promotion from the handlers.
     env: { POWERTOOLS_PARAMETERS_MAX_AGE: "0" },
   },
 });

@@ -361,8 +361,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   let seq = 0;
   let closed = false;
   const closedCache = new Map<string, ClosedData>();
-  // Every log repeats its machine's definition; loaded records share one copy of each text.
-  const definitionTexts = new Map<string, string>();
+  // Loaded records repeat the same ARNs, names and (in older logs) definitions: one copy of each.
+  const internedTexts = new Map<string, string>();
 
   const definitions = new DefinitionStore(join(root, "definitions"));
   // Replays what a crash left in the journal into the execution logs before anything reads them.
@@ -450,9 +450,9 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
   }
 
   function sharedText(text: string): string {
-    const shared = definitionTexts.get(text);
+    const shared = internedTexts.get(text);
     if (shared !== undefined) return shared;
-    definitionTexts.set(text, text);
+    internedTexts.set(text, text);
     return text;
   }
 

@@ -16,9 +16,6 @@ import { putSetting } from "../../src/demo/bootstrap";
 import { eventually, executionFor, startTrainedCloud, type TrainedCloud, uploadImage } from "../e2e/support";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 
-// Sampling is switched on and off during the run; the handlers must see each change at once.
-process.env.POWERTOOLS_PARAMETERS_MAX_AGE = "0";
-
 const PASSWORD = "a calm and long passphrase";
 const SHOTS = process.env.SECONDLOOK_SCREENSHOTS_DIR;
 

@@ -24,9 +24,6 @@ import {
   uploadImage,
 } from "./support";
 
-// The handlers must see each setting change at once, not after Powertools' 30-second cache.
-process.env.POWERTOOLS_PARAMETERS_MAX_AGE = "0";
-
 interface LoopFixture extends TrainedCloud {
   reviewers: SimulatedReviewer[];
   truth: Map<string, string>;

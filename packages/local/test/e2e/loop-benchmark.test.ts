@@ -6,9 +6,6 @@
 import { describe, expect, it } from "vitest";
 import { type RoundResult, runLoopBenchmark } from "../../src/demo/loop";
 
-// The handlers must see each setting change at once, not after Powertools' 30-second cache.
-process.env.POWERTOOLS_PARAMETERS_MAX_AGE = "0";
-
 describe("the active-learning loop benchmark (small configuration)", () => {
   it("keeps auto-labels accurate, loses no image, learns a late class and reviews at most 15 % after the third retrain", async () => {
     // Arrange

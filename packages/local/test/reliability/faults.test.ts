@@ -30,8 +30,6 @@ let reviewer: Browserish;
 const statusEvents: BusEvent[] = [];
 
 beforeAll(async () => {
-  // The detector cases change the active model; the handlers must see it on their next call.
-  process.env.POWERTOOLS_PARAMETERS_MAX_AGE = "0";
   fixture = await startTrainedCloud();
   reviewer = await signedInReviewer(fixture.cloud, "fiona");
   // A second rule on the same pattern sees exactly what on-human-loop-status is sent.
