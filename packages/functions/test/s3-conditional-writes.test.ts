@@ -11,6 +11,7 @@ import { createS3ObjectStore } from "../src/adapters/s3-object-store";
  */
 let server: Server;
 let client: S3Client;
+let endpoint: string;
 const seen: { method?: string; url?: string; headers: IncomingHttpHeaders }[] = [];
 let nextStatus = 200;
 
@@ -32,14 +33,20 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  client = new S3Client({
+  endpoint = `http://127.0.0.1:${port}`;
+  client = clientFor();
+});
+
+function clientFor(extra: { cacheMiddleware?: boolean } = {}) {
+  return new S3Client({
     region: "us-east-1",
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
     maxAttempts: 1,
+    ...extra,
   });
-});
+}
 
 afterAll(async () => {
   client.destroy();
@@ -68,6 +75,25 @@ describe("S3 conditional writes on the wire", () => {
     expect(seen[0]?.method).toBe("PUT");
     expect(new URL(seen[0]?.url ?? "", "http://127.0.0.1").pathname).toBe("/data/state/retrain-counter.json");
     expect(seen[0]?.headers["if-match"]).toBe('"old-etag"');
+  });
+
+  it("sends If-Match from a client that caches its middleware, as the handlers' clients do", async () => {
+    // Arrange
+    const cached = clientFor({ cacheMiddleware: true });
+    const store = createS3ObjectStore(cached);
+
+    // Act: a plain write first, so the command's middleware is resolved and cached before If-Match.
+    await store.put({ bucket: "data", key: "state/other.json" }, "{}");
+    await store.putIfMatch({ bucket: "data", key: "state/retrain-counter.json" }, "{}", '"old-etag"');
+    await store.putIfMatch({ bucket: "data", key: "state/retrain-counter.json" }, "{}", '"newer-etag"');
+
+    // Assert
+    expect(seen.map((request) => request.headers["if-match"])).toEqual([
+      undefined,
+      '"old-etag"',
+      '"newer-etag"',
+    ]);
+    cached.destroy();
   });
 
   it("reports a 412 on If-Match as WriteConflictError", async () => {

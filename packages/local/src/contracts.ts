@@ -45,7 +45,11 @@ export interface LocalObjects {
 
 /** Invokes a Lambda function by ARN or name as the Lambda service would (event + context). */
 export interface LambdaInvoker {
-  /** Resolves with the function's result; rejects with an Error whose `name` is the function's errorType. */
+  /**
+   * Resolves with the function's result as a JSON value the caller owns (Lambda passes it through
+   * JSON, and nothing changes it afterwards); rejects with an Error whose `name` is the function's
+   * errorType.
+   */
   invoke(functionArnOrName: string, payload: unknown): Promise<unknown>;
 }
 

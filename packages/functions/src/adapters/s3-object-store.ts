@@ -43,25 +43,34 @@ export function copySource(ref: ObjectRef): string {
   return `${ref.bucket}/${ref.key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
+/** PutObject's input with `IfMatch`, under the name newer SDK versions model it by. */
+type PutInput = ConstructorParameters<typeof PutObjectCommand>[0] & { IfMatch?: string };
+
+const IF_MATCH_MIDDLEWARE = "secondlookIfMatch";
+
 /**
- * A PutObject that sends `If-Match`. This SDK version does not model PutObject's IfMatch yet, so the
- * header is added in the build step, where the request already exists.
+ * Makes the client send a PutObject's `IfMatch` as the If-Match header. This SDK version does not
+ * model PutObject's IfMatch yet, so the header is added in the build step, where the request
+ * exists. It is installed on the client, once, rather than on each command: a client created with
+ * `cacheMiddleware` (clients.ts) resolves a command's middleware once per command type and would
+ * silently skip middleware added to one command, sending an unconditional write.
  */
-function putIfMatchCommand(input: ConstructorParameters<typeof PutObjectCommand>[0], etag: string) {
-  const command = new PutObjectCommand(input);
-  command.middlewareStack.add(
+function sendIfMatch(client: S3Client) {
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(`${IF_MATCH_MIDDLEWARE} `))) return;
+  client.middlewareStack.add(
     (next) => async (args) => {
+      const etag = (args.input as PutInput).IfMatch;
       const request = args.request as { headers?: Record<string, string> };
-      if (request.headers) request.headers["if-match"] = etag;
+      if (etag && request.headers) request.headers["if-match"] = etag;
       return next(args);
     },
-    { step: "build", name: "secondlookIfMatch" },
+    { step: "build", name: IF_MATCH_MIDDLEWARE },
   );
-  return command;
 }
 
 /** Creates an ObjectStore backed by the given S3 client. */
 export function createS3ObjectStore(client: S3Client): ObjectStore {
+  sendIfMatch(client);
   return {
     async get(ref) {
       try {
@@ -118,9 +127,14 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
 
     async putIfMatch(ref, body, etag, contentType) {
       try {
-        const result = await client.send(
-          putIfMatchCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: contentType }, etag),
-        );
+        const input: PutInput = {
+          Bucket: ref.bucket,
+          Key: ref.key,
+          Body: body,
+          ContentType: contentType,
+          IfMatch: etag,
+        };
+        const result = await client.send(new PutObjectCommand(input));
         return { etag: result.ETag ?? "" };
       } catch (error) {
         if (isConditionFailure(error) || isMissing(error)) {

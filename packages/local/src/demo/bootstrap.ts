@@ -43,6 +43,8 @@ export function cloudClients(endpoint: string): CloudClients {
       endpoint,
       region: "us-east-1",
       credentials: { accessKeyId: "secondlook", secretAccessKey: "secondlook-local" },
+      // Kept for the process's life: resolve each command's middleware once (as clients.ts does).
+      cacheMiddleware: true,
     };
     clients = {
       s3: new S3Client({ ...config, forcePathStyle: true }),

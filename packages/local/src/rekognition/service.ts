@@ -16,10 +16,9 @@ import {
 } from "../contracts";
 import { deriveSeed } from "../demo/prng";
 import { readBody, ServiceError, sendAwsJsonError, sendJson, toServiceError } from "../edge/protocol";
-import { decodeImage, decodeRegion, ImageDimensionsError, UnsupportedImageFormatError } from "./decode";
-import { type DetectorModel, InvalidModelError, scoreImage } from "./detector";
-import type { Pixels } from "./features";
-import { proposeRegions } from "./regions";
+import { ImageDimensionsError, UnsupportedImageFormatError } from "./decode";
+import { type DetectorModel, InvalidModelError } from "./detector";
+import { createDetectorPool, type DetectorPoolOptions } from "./pool";
 import {
   createRekognitionStore,
   type ProjectRecord,
@@ -48,6 +47,8 @@ export interface LocalRekognitionOptions {
   clock?: Clock;
   /** Multiplies every simulated delay (0.01 in tests). */
   timeScale?: number;
+  /** Where DetectCustomLabels' CPU work runs (pool.ts); tests shrink or replace the workers. */
+  detectorPool?: DetectorPoolOptions;
 }
 
 export interface LocalRekognition {
@@ -161,51 +162,22 @@ function decodeToken(token: string | undefined, scope: string): number {
   );
 }
 
-interface CustomLabel {
-  Name: string;
-  Confidence: number;
-  Geometry?: { BoundingBox: { Width: number; Height: number; Left: number; Top: number } };
-}
-
-/** Classification: every label scored on the whole image, no Geometry. */
-function classify(model: DetectorModel, pixels: Pixels): CustomLabel[] {
-  return scoreImage(model, pixels).map((s) => ({ Name: s.label, Confidence: s.confidence }));
-}
-
-/** Object detection: the best label of each proposed region, with its box as ratios of the image. */
-async function detectObjects(
-  model: DetectorModel,
-  body: Buffer,
-  decoded: Pixels & { original: { width: number; height: number } },
-): Promise<CustomLabel[]> {
-  const { width, height } = decoded.original;
-  const found: CustomLabel[] = [];
-  for (const region of proposeRegions(decoded)) {
-    const crop = await decodeRegion(body, {
-      left: region.left * width,
-      top: region.top * height,
-      width: region.width * width,
-      height: region.height * height,
-    });
-    const best = scoreImage(model, crop)[0];
-    if (!best) continue;
-    found.push({
-      Name: best.label,
-      Confidence: best.confidence,
-      Geometry: {
-        BoundingBox: { Width: region.width, Height: region.height, Left: region.left, Top: region.top },
-      },
-    });
-  }
-  return found.sort((a, b) => b.Confidence - a.Confidence);
-}
-
 /** Creates the service, loading persisted projects and resuming what was in flight. */
 export async function createLocalRekognition(options: LocalRekognitionOptions): Promise<LocalRekognition> {
   const { objects, clock = systemClock, timeScale = 1 } = options;
   const store = createRekognitionStore(options.dataDir);
   const state: RekognitionState = await store.load();
   const models = new Map<string, DetectorModel>();
+  const pool = createDetectorPool(options.detectorPool);
+  // Every running model is also in the pool's workers, which do DetectCustomLabels' CPU work.
+  const run = (arn: string, model: DetectorModel) => {
+    models.set(arn, model);
+    pool.load(arn, model);
+  };
+  const unrun = (arn: string) => {
+    models.delete(arn);
+    pool.unload(arn);
+  };
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
@@ -304,7 +276,7 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
     later(START_DELAY_MS, async () => {
       if (version.status !== "STARTING") return;
       try {
-        models.set(version.arn, await store.loadModel(version.projectName, version.versionName));
+        run(version.arn, await store.loadModel(version.projectName, version.versionName));
         await setStatus(version, "RUNNING", "The model is running.");
       } catch (error) {
         await setStatus(version, "FAILED", `The model artifact could not be loaded${reasonOf(error)}`);
@@ -314,7 +286,7 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
   const finishStopping = (version: VersionRecord) => {
     later(STOP_DELAY_MS, async () => {
       if (version.status !== "STOPPING") return;
-      models.delete(version.arn);
+      unrun(version.arn);
       await setStatus(version, "STOPPED", "The model is stopped.");
     });
   };
@@ -326,7 +298,7 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
     if (version.status === "STOPPING") finishStopping(version);
     if (version.status === "RUNNING") {
       try {
-        models.set(version.arn, await store.loadModel(version.projectName, version.versionName));
+        run(version.arn, await store.loadModel(version.projectName, version.versionName));
       } catch (error) {
         version.status = "FAILED";
         version.statusMessage = `The model artifact could not be loaded after a restart${reasonOf(error)}`;
@@ -545,7 +517,7 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
           `The model version is ${version.status} and cannot be stopped`,
         );
       }
-      models.delete(version.arn);
+      unrun(version.arn);
       await setStatus(version, "STOPPING", "The model is stopping.");
       finishStopping(version);
       return { Status: version.status };
@@ -561,7 +533,7 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
         );
       }
       state.versions = state.versions.filter((v) => v !== version);
-      models.delete(version.arn);
+      unrun(version.arn);
       await store.deleteModel(version.projectName, version.versionName);
       await save();
       return { Status: "DELETING" };
@@ -578,18 +550,13 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
         );
       }
       const image = await readImage(input.Image);
-      let pixels: Awaited<ReturnType<typeof decodeImage>>;
-      try {
-        pixels = await decodeImage(image);
-      } catch (error) {
+      const found = await pool.detect(version.arn, image).catch((error: unknown) => {
         if (error instanceof UnsupportedImageFormatError) {
           throw new ServiceError("InvalidImageFormatException", error.message);
         }
         if (error instanceof ImageDimensionsError) throw invalid(error.message);
         throw error;
-      }
-      const found =
-        model.task === "detection" ? await detectObjects(model, image, pixels) : classify(model, pixels);
+      });
       const kept = found.filter((s) =>
         input.MinConfidence === undefined
           ? s.Confidence / 100 >= (model.thresholds[s.Name] ?? 0.5)
@@ -647,6 +614,7 @@ export async function createLocalRekognition(options: LocalRekognitionOptions): 
       timers.clear();
       await Promise.allSettled([...inFlight]);
       await store.flush();
+      await pool.close();
     },
   };
 }

@@ -385,10 +385,11 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     mapRunChildren.set(record.mapRunArn, children);
   }
 
-  // Steps between acknowledgements reach the page cache at once (a killed process loses nothing);
-  // a checkpoint every second flushes the logs written since the last one, which bounds what a power
-  // cut could lose without an fsync per step, and retires the journal segments they cover. A failed
-  // checkpoint keeps its segments and logs for the next one.
+  // Steps reach the journal's segment (the page cache) within the event-loop turn that made them,
+  // and always before an effect or an answer depends on them; a checkpoint every second writes each
+  // history's new lines into its own file, flushes them, and retires the journal segments they
+  // cover, which bounds what a power cut could lose without an fsync per step. A failed checkpoint
+  // keeps its segments and lines for the next one.
   const flusher = setInterval(() => {
     void journal.checkpoint().catch(() => {});
   }, options.checkpointIntervalMs ?? FLUSH_INTERVAL_MS);
@@ -488,7 +489,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
       remember(record.arn, cached);
       return cached;
     }
-    const events = readLog(fileOf(record.arn));
+    const events = eventsOf(record);
     const data = { input: String(events[0]?.details?.input ?? "null"), ...resultOf(events.at(-1)) };
     remember(record.arn, data);
     return data;
@@ -504,14 +505,16 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     }
   }
 
-  function append(record: ExecutionRecord, partial: Omit<StoredEvent, "id">): StoredEvent {
+  /** Numbers an event (in place, ignoring any id it has) and records it. */
+  function append(record: ExecutionRecord, event: Omit<StoredEvent, "id"> & { id?: number }): StoredEvent {
     if (!record.log || !record.events) throw new Interrupted("closed");
-    const event: StoredEvent = { id: record.nextId, ...partial };
-    record.log.append(event);
+    event.id = record.nextId;
+    const stored = event as StoredEvent;
+    record.log.append(stored);
     record.nextId++;
-    record.events.push(event);
+    record.events.push(stored);
     notify(record);
-    return event;
+    return stored;
   }
 
   function dataOf(record: ExecutionRecord): ClosedData {
@@ -559,14 +562,19 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     tokens.deleteExecution(record.arn);
     const log = record.log;
     record.log = undefined;
-    record.events = undefined;
     record.run = undefined;
     record.controller = undefined;
     // Only a stop is acknowledged to a caller: its closing event is made durable through the
     // journal's shared flush; other closes reach the disk with the next checkpoint.
     const flushed = log && type === "ExecutionAborted" ? journal.commit(log) : Promise.resolve();
     flushed.catch(() => {});
-    void log?.close();
+    log?.close();
+    // The history is read from memory until the checkpoint has written it into the log's file.
+    const file = log?.file ?? fileOf(record.arn);
+    journal.whenWritten(file, () => {
+      // A redrive may have recorded more since; its own close lets go of them once they are written.
+      if (record.status !== "RUNNING" && !journal.holds(file)) record.events = undefined;
+    });
     notify(record);
     const waiters = childWaiters.get(record.arn);
     childWaiters.delete(record.arn);
@@ -578,6 +586,22 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     return { ...(error ? { error } : {}), ...(cause ? { cause } : {}) };
   }
 
+  // Everything a run does outside the engine waits until the events before it are written to the
+  // journal (journal.ts): a killed process then loses only steps no one outside saw.
+  const gatedInvoker: LambdaInvoker = {
+    invoke: async (functionArn, payload) => {
+      await journal.written();
+      return options.invoker.invoke(functionArn, payload);
+    },
+  };
+  const sdk = options.sdk;
+  const gatedSdk =
+    sdk &&
+    (async (service: string, action: string, params: unknown) => {
+      await journal.written();
+      return sdk(service, action, params);
+    });
+
   /** Starts (or, given its recorded events, resumes) interpreting an execution. */
   function launch(record: ExecutionRecord, recorded: StoredEvent[]) {
     const definition = definitionOf(record.definition);
@@ -585,8 +609,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     record.controller = controller;
     const run = new ExecutionRun(
       {
-        invoker: options.invoker,
-        ...(options.sdk ? { sdk: options.sdk } : {}),
+        invoker: gatedInvoker,
+        ...(gatedSdk ? { sdk: gatedSdk } : {}),
         clock,
         timeScale,
         tokens,
@@ -857,10 +881,13 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
     async putObject(bucket, key, body) {
       if (!options.objects) throw new Error("The local engine was started without access to S3");
+      await journal.written();
       await options.objects.put(bucket, key, body, "application/json");
     },
     async saveMapRun(record) {
       mapRuns.set(record.mapRunArn, record);
+      // A map run on disk names children whose starts must be on disk before it.
+      await journal.written();
       const file = join(
         mapRunsDir,
         `${createHash("sha256").update(record.mapRunArn).digest("hex").slice(0, 40)}.json`,
@@ -1015,6 +1042,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
 
     async describeExecution(executionArn) {
+      // What a reader sees is written first (journal.ts).
+      journal.flushQuietly();
       const r = executionOf(executionArn);
       const data = dataOf(r);
       return {
@@ -1037,6 +1066,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
 
     async listExecutions(input) {
+      // What a reader sees is written first (journal.ts).
+      journal.flushQuietly();
       if ((input.stateMachineArn === undefined) === (input.mapRunArn === undefined)) {
         throw new ServiceError("ValidationException", "Specify exactly one of stateMachineArn and mapRunArn");
       }
@@ -1079,6 +1110,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
 
     async getExecutionHistory(input) {
+      // What a reader sees is written first (journal.ts).
+      journal.flushQuietly();
       const record = executionOf(input.executionArn);
       const size = pageSize(input.maxResults);
       const reverse = input.reverseOrder ?? false;
@@ -1128,7 +1161,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
       const reason = notRedrivable(record);
       if (reason) throw new ServiceError("ExecutionNotRedrivable", reason);
       const file = fileOf(record.arn);
-      const events = readLog(file);
+      const events = eventsOf(record).slice();
       if (events.length >= MAX_HISTORY_EVENTS - 1) {
         throw new ServiceError("ExecutionNotRedrivable", "Execution history event limit exceeded");
       }
@@ -1165,6 +1198,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
 
     async listMapRuns(input) {
+      // What a reader sees is written first (journal.ts).
+      journal.flushQuietly();
       executionOf(input.executionArn);
       const size = pageSize(input.maxResults);
       const start = input.nextToken ? decodeToken(input.nextToken, "map-runs", input.executionArn) : 0;
@@ -1186,6 +1221,8 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
     },
 
     async describeMapRun(mapRunArn) {
+      // What a reader sees is written first (journal.ts).
+      journal.flushQuietly();
       const run = mapRunOf(mapRunArn);
       const parent = executions.get(run.executionArn);
       // A map run whose parent was stopped mid-run is reported as aborted.
@@ -1240,7 +1277,7 @@ export async function createStatesEngine(options: StatesEngineOptions): Promise<
         record.timer?.clear();
         record.controller?.abort(new Interrupted("closed"));
         record.run = undefined;
-        void record.log?.close();
+        record.log?.close();
         record.log = undefined;
       }
       tokens.clear();

@@ -2,7 +2,8 @@
  * Execution histories: the event records the interpreter writes, their AWS wire shape, and the
  * append-only JSON Lines log each execution is persisted in.
  */
-import { closeSync, fdatasync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import { readFileSync, truncateSync } from "node:fs";
+import { basename } from "node:path";
 
 /** One history event as stored: AWS's fields plus the engine's own bookkeeping. */
 export interface StoredEvent {
@@ -85,125 +86,39 @@ export function readLogEnds(file: string): { first?: StoredEvent; last?: StoredE
   return { first: events[0], last: events.at(-1) };
 }
 
-/** Open log files are capped so thousands of executions waiting on people never exhaust descriptors. */
-const MAX_OPEN_LOGS = 64;
-/** Logs holding a descriptor, least recently used first (a Set keeps insertion order). */
-const openLogs = new Set<ExecutionLog>();
-
-function evictIdleLogs(keep: ExecutionLog) {
-  for (const log of openLogs) {
-    if (openLogs.size <= MAX_OPEN_LOGS) return;
-    if (log !== keep) log.release();
-  }
-}
-
-/** Told when a log has events that are written but not yet flushed, so a checkpoint can flush them. */
-export interface LogTracker {
-  dirtied(log: ExecutionLog): void;
+/** Where an execution log's lines go first: the shared write-ahead journal (journal.ts). */
+export interface LogSink {
+  /** Records one line for `log`; the sink writes it before anything outside the engine sees it. */
+  append(log: ExecutionLog, line: string): void;
 }
 
 /**
- * An execution's append-only log. Each event is written with one write(2) before it takes effect,
- * so a killed process never loses a recorded step; `sync()` adds fdatasync. Acknowledgements do not
- * sync the log itself: they copy its unflushed lines (`unsynced()`) into the shared journal, whose
- * one fdatasync covers every waiting acknowledgement; the tracker's checkpoint flushes the log later.
- * The descriptor is opened on demand and may be released while idle.
+ * An execution's append-only log. Each event goes to the shared journal, which writes the events
+ * of one event-loop turn together and before any effect that follows them (a killed process loses
+ * only steps no one saw, and resuming redoes them); the journal's checkpoint writes the lines
+ * behind into this log's own file, which is what histories are read from once written. No
+ * descriptor is held per execution: creating a file per execution on the hot path cost more than
+ * all of the execution's other work (bench/engine.ts).
  */
 export class ExecutionLog {
-  private fd: number | undefined;
-  private dirty = false;
-  private syncing = 0;
-  private flushing: Promise<void> | undefined;
   private closed = false;
-  /** Lines written but not yet covered by a completed fdatasync, oldest first. */
-  private tail: string[] = [];
-  /** How many lines were ever written, and how many of them a completed fdatasync covers. */
-  private written = 0;
-  private durable = 0;
+  /** The file's name, which journal records name the log by. */
+  readonly name: string;
 
   constructor(
     readonly file: string,
-    private readonly tracker?: LogTracker,
-  ) {}
-
-  private handle(): number {
-    if (this.fd === undefined) this.fd = openSync(this.file, "a");
-    openLogs.delete(this);
-    openLogs.add(this);
-    evictIdleLogs(this);
-    return this.fd;
+    private readonly sink: LogSink,
+  ) {
+    this.name = basename(file);
   }
 
   append(event: StoredEvent): void {
     if (this.closed) throw new Error(`History ${this.file} is closed`);
-    const line = JSON.stringify(event);
-    writeSync(this.handle(), `${line}\n`);
-    this.tail.push(line);
-    this.written++;
-    this.dirty = true;
-    this.tracker?.dirtied(this);
+    this.sink.append(this, JSON.stringify(event));
   }
 
-  /** The lines a power cut could still take from this file (written, not yet fdatasync'ed). */
-  unsynced(): readonly string[] {
-    return this.tail;
-  }
-
-  /**
-   * Flushes written events to the disk (fdatasync) if any were written since the last flush. A
-   * closed log can still be flushed: closing gives up the right to append, not what was written.
-   */
-  sync(): Promise<void> {
-    // Nothing new to flush: a caller still waits for a flush already under way.
-    if (!this.dirty) return this.flushing ?? Promise.resolve();
-    const fd = this.handle();
-    const upto = this.written;
-    this.dirty = false;
-    this.syncing++;
-    const flush = new Promise<void>((resolve, reject) =>
-      fdatasync(fd, (error) => {
-        this.syncing--;
-        if (this.flushing === flush) this.flushing = undefined;
-        if (error) {
-          // The lines stay unflushed: the next sync must try them again.
-          this.dirty = true;
-          this.tracker?.dirtied(this);
-          reject(error);
-          return;
-        }
-        // Flushes may finish out of order; each covers every line written before it began.
-        if (upto > this.durable) {
-          this.tail.splice(0, upto - this.durable);
-          this.durable = upto;
-        }
-        if (this.closed) this.release();
-        resolve();
-      }),
-    );
-    this.flushing = flush;
-    return flush;
-  }
-
-  /**
-   * Gives the descriptor back while the log is idle; the next append or sync reopens it (fdatasync
-   * on a new descriptor still flushes what the old one wrote). A log being synced keeps its descriptor.
-   */
-  release(): void {
-    if (this.fd === undefined || this.syncing > 0) return;
-    closeSync(this.fd);
-    this.fd = undefined;
-    openLogs.delete(this);
-  }
-
-  /**
-   * Refuses further appends and gives the descriptor back. Without a tracker the log is flushed
-   * first; with one, its unflushed lines wait for the tracker's next checkpoint.
-   */
-  async close(): Promise<void> {
-    if (!this.tracker) await this.sync();
+  /** Refuses further appends; what was appended still reaches the file with the next checkpoint. */
+  close(): void {
     this.closed = true;
-    // Lines still to flush keep the descriptor (reopening thousands of files to flush them costs
-    // more than the flush); the flush gives it back, as does one still under way.
-    if (this.tail.length === 0) this.release();
   }
 }

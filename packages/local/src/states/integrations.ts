@@ -15,8 +15,21 @@ export interface ParsedResource {
   functionArn?: string;
 }
 
+/** Parsed resources by ARN: a definition names a few, and every task attempt looks one up. */
+const parsedResources = new Map<string, ParsedResource>();
+
 /** Splits a Resource ARN into the integration, its pattern and the history's resourceType/resource. */
 export function parseResource(arn: string): ParsedResource {
+  let parsed = parsedResources.get(arn);
+  if (!parsed) {
+    parsed = parseResourceArn(arn);
+    if (parsedResources.size >= 1_000) parsedResources.clear();
+    parsedResources.set(arn, parsed);
+  }
+  return parsed;
+}
+
+function parseResourceArn(arn: string): ParsedResource {
   if (/^arn:aws:lambda:[^:]*:[^:]*:function:/.test(arn)) {
     return {
       family: "lambda-function",
@@ -99,25 +112,21 @@ function toJson(value: unknown): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
 
-/** Performs a task's request (and, for callbacks and `.sync`, its submission) for one attempt. */
+/**
+ * Performs a task's request (and, for callbacks and `.sync`, its submission) for one attempt. An
+ * in-flight call cannot be cancelled: the attempt's race (runtime.ts) stops waiting for it once the
+ * execution is stopped or timed out, and its late result is dropped.
+ */
 export async function callResource(
   resource: ParsedResource,
   params: unknown,
   services: RunServices,
-  signal: AbortSignal,
 ): Promise<unknown> {
-  // An in-flight call cannot be cancelled, but the execution must not wait for it once stopped.
-  const abortable = <T>(promise: Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
   switch (resource.family) {
     case "lambda-function":
       try {
-        return toJson(await abortable(services.invoker.invoke(resource.functionArn as string, params)));
+        // The invoker's result is already a JSON copy the execution owns (LambdaInvoker).
+        return (await services.invoker.invoke(resource.functionArn as string, params)) ?? null;
       } catch (error) {
         if (error instanceof Interrupted) throw error;
         throw lambdaFailure(error);
@@ -128,8 +137,8 @@ export async function callResource(
         throw new StatesError("States.Runtime", "lambda:invoke needs Parameters.FunctionName");
       }
       try {
-        const payload = await abortable(services.invoker.invoke(p.FunctionName, p.Payload ?? {}));
-        return { ExecutedVersion: "$LATEST", Payload: toJson(payload), StatusCode: 200 };
+        const payload = await services.invoker.invoke(p.FunctionName, p.Payload ?? {});
+        return { ExecutedVersion: "$LATEST", Payload: payload ?? null, StatusCode: 200 };
       } catch (error) {
         if (error instanceof Interrupted) throw error;
         throw lambdaFailure(error);
@@ -143,13 +152,11 @@ export async function callResource(
       const input =
         p.Input === undefined ? "{}" : typeof p.Input === "string" ? p.Input : JSON.stringify(p.Input);
       try {
-        const child = await abortable(
-          services.startChild({
-            stateMachineArn: p.StateMachineArn,
-            ...(typeof p.Name === "string" ? { name: p.Name } : {}),
-            input,
-          }),
-        );
+        const child = await services.startChild({
+          stateMachineArn: p.StateMachineArn,
+          ...(typeof p.Name === "string" ? { name: p.Name } : {}),
+          input,
+        });
         return { ExecutionArn: child.executionArn, StartDate: child.startDate };
       } catch (error) {
         if (error instanceof Interrupted) throw error;
@@ -168,9 +175,7 @@ export async function callResource(
         );
       }
       try {
-        return toJson(
-          await abortable(services.sdk(resource.service as string, resource.action as string, params)),
-        );
+        return toJson(await services.sdk(resource.service as string, resource.action as string, params));
       } catch (error) {
         if (error instanceof Interrupted) throw error;
         throw sdkFailure(resource.service as string, error);

@@ -1,12 +1,13 @@
 /**
- * The write-ahead journal behind the engine's acknowledgements. An acknowledged StartExecution,
- * SendTask* or StopExecution must survive a power cut, but an fdatasync per execution file makes a
- * burst of short executions wait on the disk once each. Instead the lines an acknowledgement needs
- * (everything its execution log has written but not yet flushed) are copied into one shared journal
- * segment, and one fdatasync of that segment covers every acknowledgement waiting at that moment
- * (group commit). Execution logs stay the source of truth: a checkpoint (every second) flushes them
- * and then deletes the journal segments they cover; at startup, journal records a log lacks are
- * re-applied, by event id, before anything reads the logs.
+ * The write-ahead journal behind every execution history. Each event an execution records is first
+ * written, as one line naming its execution log, to the current journal segment with write(2)
+ * (a killed process loses nothing), and the execution logs are written behind: a checkpoint (every
+ * second) appends each log's new lines to its own file, flushes those files and deletes the segments
+ * they cover. So a burst of short executions shares one open file instead of creating a file each on
+ * the hot path. An acknowledged StartExecution, SendTask* or StopExecution must also survive a power
+ * cut: one fdatasync of the segment holding its lines covers every acknowledgement waiting at that
+ * moment (group commit). At startup, journal records a log lacks are re-applied, by event id,
+ * before anything reads the logs.
  */
 import {
   closeSync,
@@ -22,9 +23,10 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
-import { type ExecutionLog, type LogTracker, readLog } from "./history";
+import { type ExecutionLog, type LogSink, readLog } from "./history";
 
 /** A journal that cannot be applied to the execution logs without losing or inventing events. */
 export class JournalReplayError extends Error {
@@ -42,6 +44,9 @@ const JournalRecord = z.object({
 });
 
 const SEGMENT = /^journal-(\d+)\.log$/;
+
+/** The journal's write buffer: records of one turn beyond it are written out as it fills. */
+const BUFFER_BYTES = 1024 * 1024;
 
 function segmentName(n: number): string {
   return `journal-${String(n).padStart(8, "0")}.log`;
@@ -114,19 +119,46 @@ function syncDirectorySync(dir: string) {
   }
 }
 
+/** A journal write that did not complete (a full disk): the records it held wait for the next one. */
+export class JournalWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JournalWriteError";
+  }
+}
+
+/**
+ * One journal file. Records are numbered across segments (`seq`); a segment knows the last number
+ * written into it and the last one an fdatasync of it covers.
+ */
 class Segment {
   readonly fd: number;
   readonly group: GroupCommit;
+  /** Whole records written into this segment. */
   records = 0;
+  /** The first and last record numbers written here (first is 0 until a record is). */
+  firstSeq = 0;
+  lastSeq = 0;
+  private syncedSeq = 0;
 
   constructor(readonly file: string) {
     this.fd = openSync(file, "a");
-    this.group = new GroupCommit(
-      () =>
-        new Promise<void>((resolve, reject) =>
-          fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
-        ),
-    );
+    this.group = new GroupCommit(() => {
+      const upto = this.lastSeq;
+      return new Promise<void>((resolve, reject) =>
+        fdatasync(this.fd, (error) => {
+          if (error) return reject(error);
+          this.syncedSeq = Math.max(this.syncedSeq, upto);
+          resolve();
+        }),
+      );
+    });
+  }
+
+  /** Resolves once every record up to `seq` that this segment holds is on disk. */
+  durable(seq: number): Promise<void> {
+    if (this.firstSeq === 0 || this.firstSeq > seq) return Promise.resolve();
+    return Math.min(seq, this.lastSeq) <= this.syncedSeq ? Promise.resolve() : this.group.wait();
   }
 }
 
@@ -164,33 +196,39 @@ export function replayJournal(journalDir: string, executionsDir: string): number
   const segments = readdirSync(journalDir)
     .filter((name) => SEGMENT.test(name))
     .sort();
-  // The last event id of each touched log, so a log is read once however many records name it.
-  const lastIds = new Map<string, number>();
-  let applied = 0;
+  // Each touched log is read once and written once, however many records name it: after a crash
+  // the journal holds every event of the last second or so, thousands of records for a busy engine.
+  const logs = new Map<string, { lastId: number; missing: string[] }>();
   for (const name of segments) {
     for (const record of readSegment(join(journalDir, name))) {
       const file = join(executionsDir, record.log);
-      let lastId = lastIds.get(file) ?? (existsSync(file) ? (readLog(file).at(-1)?.id ?? 0) : 0);
-      const known = lastId;
+      let log = logs.get(file);
+      if (!log) {
+        log = { lastId: existsSync(file) ? (readLog(file).at(-1)?.id ?? 0) : 0, missing: [] };
+        logs.set(file, log);
+      }
+      const known = log.lastId;
       const missing = record.events.filter((event) => event.id > known);
-      if (missing[0] && missing[0].id !== lastId + 1) {
+      if (missing[0] && missing[0].id !== known + 1) {
         throw new JournalReplayError(
-          `Journal ${name} continues ${record.log} at event ${missing[0].id}, but the log ends at ${lastId}`,
+          `Journal ${name} continues ${record.log} at event ${missing[0].id}, but the log ends at ${known}`,
         );
       }
-      if (missing.length > 0) {
-        const fd = openSync(file, "a");
-        try {
-          writeSync(fd, missing.map((event) => `${JSON.stringify(event)}\n`).join(""));
-          fdatasyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        applied += missing.length;
-        lastId = (missing.at(-1) as { id: number }).id;
-      }
-      lastIds.set(file, lastId);
+      for (const event of missing) log.missing.push(`${JSON.stringify(event)}\n`);
+      if (missing.length > 0) log.lastId = (missing.at(-1) as { id: number }).id;
     }
+  }
+  let applied = 0;
+  for (const [file, log] of logs) {
+    if (log.missing.length === 0) continue;
+    const fd = openSync(file, "a");
+    try {
+      writeSync(fd, log.missing.join(""));
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    applied += log.missing.length;
   }
   if (applied > 0) syncDirectorySync(executionsDir);
   for (const name of segments) unlinkSync(join(journalDir, name));
@@ -198,16 +236,67 @@ export function replayJournal(journalDir: string, executionsDir: string): number
   return applied;
 }
 
+/** Lines of one execution log that are in the journal but not yet known on disk in its file. */
+interface Unwritten {
+  log: ExecutionLog;
+  lines: string[];
+  /** The journal record number of the last of the lines. */
+  lastSeq: number;
+  /** Called once the lines are in the log's file and flushed. */
+  written: (() => void)[];
+}
+
 /**
- * The engine's journal: `commit(log)` makes a log's written lines durable with a shared fdatasync;
- * `checkpoint()` flushes every log written since the last checkpoint and deletes the segments
- * those flushes made redundant. Open it with `openJournal`, which replays what a crash left.
+ * Appends `text` to `file` and flushes it. A write that fails part way is cut back off, so the
+ * next checkpoint's retry cannot leave a torn line in the middle of a log.
  */
-export class Journal implements LogTracker {
+async function appendDurably(file: string, text: string): Promise<void> {
+  const handle = await open(file, "a");
+  try {
+    const { size } = await handle.stat();
+    try {
+      await handle.writeFile(text);
+      await handle.datasync();
+    } catch (error) {
+      await handle.truncate(size).catch(() => {});
+      throw error;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The engine's journal. `append` records a line in memory; the lines recorded in one turn of the
+ * event loop reach the current segment together, with one write(2), and `written()` resolves once
+ * that write is done. Nothing outside the engine can have seen an event before then: the engine
+ * waits for `written()` before every effect (a Lambda invocation, an SDK call, a map run's files)
+ * and writes before answering a read, so an event lost with a killed process is one no one saw,
+ * and resuming does it again. `commit(log)` makes a log's recorded lines durable with a shared
+ * fdatasync, and `checkpoint()` writes every log's new lines into its file and deletes the
+ * segments that made redundant. Open it with `openJournal`, which replays what a crash left.
+ */
+export class Journal implements LogSink {
   private current: Segment;
-  /** Logs written since the last checkpoint began: the next checkpoint flushes them. */
-  private pending = new Set<ExecutionLog>();
-  /** Sealed segments whose logs are not all known flushed yet. */
+  /**
+   * Records not yet written to a segment, encoded once straight into one reusable buffer (a burst
+   * of short executions records megabytes a second), how many there are, and the number of the
+   * last of them.
+   */
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private buffered = 0;
+  private bufferedRecords = 0;
+  private seq = 0;
+  /** Waiters for the buffer's write, released by the write that takes their records. */
+  private bufferWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private writeScheduled = false;
+  /** The current segment ends in a torn record: a new one must be opened before the next write. */
+  private sealNeeded = false;
+  /** Lines recorded since the last checkpoint began, by log file (one file's lines stay in order). */
+  private unwritten = new Map<string, Unwritten>();
+  /** Lines a checkpoint is writing into their files now. */
+  private writing = new Map<string, Unwritten>();
+  /** Sealed segments whose lines are not all known written to their logs yet. */
   private retired: Segment[] = [];
   private checkpointing: Promise<void> | undefined;
   private closed = false;
@@ -217,50 +306,183 @@ export class Journal implements LogTracker {
     private readonly executionsDir: string,
     private sequence: number,
     /** write(2) for journal records; tests inject a failing one to imitate a full disk. */
-    private readonly write: (fd: number, text: string) => number = writeSync,
+    private readonly write: (fd: number, bytes: Uint8Array) => number = writeSync,
   ) {
     this.current = new Segment(join(journalDir, segmentName(sequence)));
     // The segment's directory entry must be on disk before an acknowledgement relies on it.
     syncDirectorySync(journalDir);
   }
 
-  dirtied(log: ExecutionLog): void {
-    this.pending.add(log);
+  append(log: ExecutionLog, line: string): void {
+    if (this.closed) throw new Error("The journal is closed");
+    // Log names are the engine's own hex hashes: nothing in them needs escaping.
+    const record = `{"log":"${log.name}","events":[${line}]}\n`;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit. A full buffer is written out at once rather
+    // than grown: a burst would otherwise allocate ever larger buffers, each a trigger for a GC.
+    const most = record.length * 3;
+    if (this.buffered + most > this.buffer.length) {
+      if (this.bufferedRecords > 0) this.flushFull();
+      // Still no room: the write failed and kept its records, or this one record is that large.
+      if (this.buffered + most > this.buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.buffered + most, BUFFER_BYTES));
+        this.buffer.copy(grown, 0, 0, this.buffered);
+        this.buffer = grown;
+      }
+    }
+    this.buffered += this.buffer.write(record, this.buffered);
+    this.bufferedRecords++;
+    const seq = ++this.seq;
+    let entry = this.unwritten.get(log.file);
+    if (!entry) {
+      entry = { log, lines: [], lastSeq: seq, written: [] };
+      this.unwritten.set(log.file, entry);
+    }
+    entry.log = log;
+    entry.lines.push(line);
+    entry.lastSeq = seq;
+    this.scheduleWrite();
   }
 
-  /** Resolves once every line `log` has written is durable (in the journal or in the log). */
-  commit(log: ExecutionLog): Promise<void> {
-    const lines = log.unsynced();
-    if (lines.length === 0) return Promise.resolve();
-    if (this.closed) return Promise.reject(new Error("The journal is closed"));
+  private scheduleWrite() {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      try {
+        this.flush();
+      } catch {
+        // The records stay buffered; their waiters were told, and the next write tries again.
+      }
+    });
+  }
+
+  /** Resolves once every record appended before the call is written to a segment (not yet synced). */
+  written(): Promise<void> {
+    if (this.bufferedRecords === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.bufferWaiters.push({ resolve, reject });
+      this.scheduleWrite();
+    });
+  }
+
+  /**
+   * Writes the buffered records to the current segment now, with one write(2). A failed or short
+   * write (a full disk) throws JournalWriteError and keeps every record buffered for the next try,
+   * in a new segment: replay stops at the torn line the failure left, so nothing may follow it.
+   */
+  flush(): void {
+    const waiters = this.bufferWaiters;
+    if (this.bufferedRecords === 0) {
+      this.bufferWaiters = [];
+      for (const waiter of waiters) waiter.resolve();
+      return;
+    }
+    if (this.sealNeeded) {
+      try {
+        this.seal();
+      } catch (error) {
+        this.bufferWaiters = [];
+        for (const waiter of waiters) waiter.reject(error);
+        throw error;
+      }
+    }
     const segment = this.current;
-    const record = `{"log":${JSON.stringify(basename(log.file))},"events":[${lines.join(",")}]}\n`;
+    const length = this.buffered;
     let written = 0;
+    let failure: unknown;
     try {
-      written = this.write(segment.fd, record);
-    } finally {
-      // A failed or short write (a full disk) leaves a torn line, and replay stops at a torn line:
-      // nothing may follow it, so later records go to a new segment.
-      if (written !== Buffer.byteLength(record)) this.seal();
+      written = this.write(segment.fd, this.buffer.subarray(0, length));
+    } catch (error) {
+      failure = error;
     }
-    if (written !== Buffer.byteLength(record)) {
-      return Promise.reject(new Error(`Short write to the journal ${segment.file}`));
+    if (written !== length) {
+      // Records written whole before the tear are replayed twice at most: replay skips event ids
+      // a log already holds.
+      const error = new JournalWriteError(
+        `Short write to the journal ${segment.file}${failure instanceof Error ? `: ${failure.message}` : ""}`,
+      );
+      this.bufferWaiters = [];
+      try {
+        this.seal();
+      } finally {
+        for (const waiter of waiters) waiter.reject(error);
+      }
+      throw error;
     }
-    segment.records++;
-    return segment.group.wait();
+    if (segment.firstSeq === 0) segment.firstSeq = this.seq - this.bufferedRecords + 1;
+    segment.lastSeq = this.seq;
+    segment.records += this.bufferedRecords;
+    this.buffered = 0;
+    this.bufferedRecords = 0;
+    // One record larger than the buffer needed one of its own size: give that back.
+    if (this.buffer.length > BUFFER_BYTES) this.buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    this.bufferWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
   }
 
-  /** Retires the current segment at once and continues in a new one. */
+  /**
+   * Writes a full buffer out in the middle of a turn. A failure keeps the records buffered, as
+   * `flush` does, and reaches whoever waits on them (an effect, an acknowledgement); the event
+   * being appended stays in memory for the next write.
+   */
+  private flushFull(): void {
+    try {
+      this.flush();
+    } catch {
+      // Reported through the waiters; the buffer is kept and the next write tries again.
+    }
+  }
+
+  /** Writes the buffer unless that fails; for readers, who answer with what is in memory anyway. */
+  flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // Reported to whoever waits on the write (an effect, an acknowledgement).
+    }
+  }
+
+  /** Resolves once every line `log` has recorded is durable (in the journal or in its file). */
+  async commit(log: ExecutionLog): Promise<void> {
+    const entry = this.unwritten.get(log.file) ?? this.writing.get(log.file);
+    if (!entry) return;
+    if (this.closed) throw new Error("The journal is closed");
+    const target = entry.lastSeq;
+    // Starts arriving together share the write, then the fdatasync (group commit).
+    await this.written();
+    // Records of segments a checkpoint deleted are durable in their logs' files.
+    await Promise.all([...this.retired, this.current].map((segment) => segment.durable(target)));
+  }
+
+  /** Whether some of the file's lines are not yet written into it (its history is still in memory). */
+  holds(file: string): boolean {
+    return this.unwritten.has(file) || this.writing.has(file);
+  }
+
+  /** Calls `done` once every line recorded so far for `file` is written into it and flushed. */
+  whenWritten(file: string, done: () => void): void {
+    const entry = this.unwritten.get(file) ?? this.writing.get(file);
+    if (entry) entry.written.push(done);
+    else done();
+  }
+
+  /**
+   * Retires the current segment at once and continues in a new one. Until that succeeds (a full
+   * disk may refuse the new file too) nothing more is written to the torn segment.
+   */
   private seal() {
+    this.sealNeeded = true;
+    // A torn segment is kept by close() even without a whole record: it is replay's to judge.
+    this.current.records++;
     // Numbers are taken before any wait, so a checkpoint and a seal never share a segment.
     const next = new Segment(join(this.journalDir, segmentName(++this.sequence)));
     syncDirectorySync(this.journalDir);
-    this.current.records++;
     this.retired.push(this.current);
     this.current = next;
+    this.sealNeeded = false;
   }
 
-  /** Flushes the logs written since the last checkpoint and deletes the segments they cover. */
+  /** Writes the lines recorded since the last checkpoint into their logs and deletes the segments they cover. */
   checkpoint(): Promise<void> {
     this.checkpointing ??= this.runCheckpoint().finally(() => {
       this.checkpointing = undefined;
@@ -269,6 +491,9 @@ export class Journal implements LogTracker {
   }
 
   private async runCheckpoint() {
+    // Every record a sealed segment could hold must be in it before the logs are written from
+    // memory: the segment is deleted afterwards.
+    this.flush();
     if (this.current.records > 0 && !this.closed) {
       const next = new Segment(join(this.journalDir, segmentName(++this.sequence)));
       try {
@@ -282,7 +507,7 @@ export class Journal implements LogTracker {
     }
     const sealed = this.retired.splice(0);
     try {
-      await this.flushPending();
+      await this.writeLogs();
     } catch (error) {
       this.retired.unshift(...sealed);
       throw error;
@@ -294,33 +519,69 @@ export class Journal implements LogTracker {
     }
   }
 
-  /** Flushes every log written since the last call; on failure they stay pending. */
-  private async flushPending() {
-    // Taken after any segment switch: every record in a sealed segment names a log written before now.
-    const logs = [...this.pending];
-    this.pending.clear();
-    try {
-      await Promise.all(logs.map((log) => log.sync()));
-      // New logs' directory entries, which a journal record alone would otherwise have to recreate.
-      if (logs.length > 0) await syncDirectory(this.executionsDir);
-    } catch (error) {
-      for (const log of logs) this.pending.add(log);
-      throw error;
+  /**
+   * Writes every log's unwritten lines into its file. Taken after any segment switch: every record
+   * in a sealed segment is among them. A log whose write fails keeps its lines for the next try.
+   */
+  private async writeLogs() {
+    this.writing = this.unwritten;
+    this.unwritten = new Map();
+    const batch = [...this.writing.values()];
+    const outcomes = await Promise.allSettled(
+      batch.map((entry) => appendDurably(entry.log.file, entry.lines.map((line) => `${line}\n`).join(""))),
+    );
+    // New logs' directory entries, which a journal record alone would otherwise have to recreate.
+    const directory =
+      batch.length > 0
+        ? await syncDirectory(this.executionsDir).then(
+            () => undefined,
+            (error: unknown) => error,
+          )
+        : undefined;
+    let failure: unknown = directory;
+    const written: (() => void)[] = [];
+    for (const [i, entry] of batch.entries()) {
+      const outcome = outcomes[i] as PromiseSettledResult<void>;
+      if (outcome.status === "fulfilled" && !directory) {
+        written.push(...entry.written);
+        continue;
+      }
+      failure ??= outcome.status === "rejected" ? outcome.reason : directory;
+      // Lines recorded meanwhile come after these: both go to the file together next time.
+      const later = this.unwritten.get(entry.log.file);
+      if (later) {
+        entry.lines.push(...later.lines);
+        entry.lastSeq = later.lastSeq;
+        entry.written.push(...later.written);
+        entry.log = later.log;
+      }
+      this.unwritten.set(entry.log.file, entry);
     }
+    this.writing = new Map();
+    // Told only now, so a waiter asking `holds` sees just the lines recorded since this write began.
+    for (const done of written) done();
+    if (failure !== undefined) throw failure;
   }
 
   /**
-   * Flushes everything and closes the journal. Best effort, like a crash: whatever cannot be
-   * flushed (the data folder is gone, the disk fails) stays in its segment for the next start.
+   * Writes everything and closes the journal. Best effort, like a crash: whatever cannot be
+   * written (the data folder is gone, the disk fails) stays in its segment for the next start.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.checkpointing?.catch(() => {});
     let flushed = true;
-    await this.flushPending().catch(() => {
+    try {
+      this.flush();
+    } catch {
       flushed = false;
-    });
+    }
+    if (flushed) {
+      await this.writeLogs().catch(() => {
+        flushed = false;
+      });
+    }
     for (const segment of [...this.retired.splice(0), this.current]) {
       await segment.group.idle();
       closeSync(segment.fd);
@@ -335,7 +596,7 @@ export class Journal implements LogTracker {
 export function openJournal(
   journalDir: string,
   executionsDir: string,
-  write?: (fd: number, text: string) => number,
+  write?: (fd: number, bytes: Uint8Array) => number,
 ): Journal {
   const last = readdirSync(journalDir)
     .map((name) => Number(SEGMENT.exec(name)?.[1] ?? 0))

@@ -22,10 +22,55 @@ function isDefinite(path: string): boolean {
 
 function query(json: unknown, path: string): unknown[] {
   try {
-    return JSONPath({ path, json: json as object, wrap: true }) as unknown[];
+    // jsonpath-plus answers undefined rather than [] for a null or absent document.
+    return (JSONPath({ path, json: json as object, wrap: true }) as unknown[] | undefined) ?? [];
   } catch (error) {
     throw new StatesError("States.Runtime", `Invalid path '${path}': ${(error as Error).message}`);
   }
+}
+
+/** Field names and indexes of a definite path with nothing but those, parsed once; else null. */
+const plainPaths = new Map<string, readonly string[] | null>();
+const PLAIN_PATHS_KEPT = 10_000;
+
+function plainSegments(path: string): readonly string[] | null {
+  let segments = plainPaths.get(path);
+  if (segments !== undefined) return segments;
+  segments = null;
+  if (isDefinite(path)) {
+    try {
+      const parsed = JSONPath.toPathArray(path).slice(1);
+      // Script, filter and wildcard segments are jsonpath-plus's to evaluate.
+      if (parsed.every((segment) => !/[@*()?^~]/.test(segment))) segments = parsed;
+    } catch {
+      // An invalid path: query() reports it.
+    }
+  }
+  if (plainPaths.size >= PLAIN_PATHS_KEPT) plainPaths.clear();
+  plainPaths.set(path, segments);
+  return segments;
+}
+
+const MISSING = Symbol("missing");
+
+/**
+ * Walks a plain path through objects and arrays, as jsonpath-plus would, without building its
+ * query: most paths in a workflow are `$.a.b`, read at every state. Anything unusual (a missing
+ * field, an index out of range, a field of a string) is MISSING and goes to jsonpath-plus.
+ */
+function walk(target: unknown, segments: readonly string[]): unknown {
+  let node = target;
+  for (const segment of segments) {
+    if (Array.isArray(node)) {
+      if (!/^\d+$/.test(segment) || Number(segment) >= node.length) return MISSING;
+      node = node[Number(segment)];
+    } else if (node !== null && typeof node === "object" && Object.hasOwn(node, segment)) {
+      node = (node as Record<string, unknown>)[segment];
+    } else {
+      return MISSING;
+    }
+  }
+  return node;
 }
 
 /** Reads a path (`$…` on data, `$$…` on the context); a definite path that matches nothing is an error. */
@@ -36,6 +81,11 @@ export function readPath(data: unknown, path: string, context?: ContextObject): 
   if (jsonPath === "$") return target;
   if (!jsonPath.startsWith("$")) {
     throw new StatesError("States.Runtime", `Invalid path '${path}': a path starts with '$'`);
+  }
+  const segments = plainSegments(jsonPath);
+  if (segments) {
+    const found = walk(target, segments);
+    if (found !== MISSING) return found;
   }
   const matches = query(target, jsonPath);
   if (!isDefinite(jsonPath)) return matches;
@@ -105,7 +155,9 @@ export function applyResultPath(input: unknown, path: string | null | undefined,
     );
   };
   if (input === null || typeof input !== "object") fail();
-  const root = structuredClone(input) as Record<string, unknown>;
+  // Only the objects on the path are copied: the engine never changes a value in place, so the
+  // rest of the input can be shared with the output (a deep copy per state was most of its cost).
+  const root = shallowCopy(input as Record<string, unknown>);
   let node: Record<string, unknown> = root;
   segments.forEach((segment, i) => {
     // A named field cannot be written into an array: JSON would silently drop it, AWS refuses it.
@@ -117,7 +169,12 @@ export function applyResultPath(input: unknown, path: string | null | undefined,
     const child = node[segment];
     if (child === undefined) node[segment] = {};
     else if (child === null || typeof child !== "object") fail();
+    else node[segment] = shallowCopy(child as Record<string, unknown>);
     node = node[segment] as Record<string, unknown>;
   });
   return root;
+}
+
+function shallowCopy(value: Record<string, unknown>): Record<string, unknown> {
+  return (Array.isArray(value) ? value.slice() : { ...value }) as Record<string, unknown>;
 }

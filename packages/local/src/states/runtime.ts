@@ -33,7 +33,8 @@ export interface RunIdentity {
 }
 
 /** Where events go: the engine writes them to the log, memory and listeners. */
-export type Emit = (event: Omit<StoredEvent, "id">) => StoredEvent;
+/** Records an event: the engine gives it its id (in place) and returns it. */
+export type Emit = (event: StoredEvent) => StoredEvent;
 
 /** Largest history a STANDARD execution may have (AWS quota). */
 export const MAX_HISTORY_EVENTS = 25_000;
@@ -123,6 +124,11 @@ export class ExecutionRun {
   private topLast = 0;
   /** Id of the last ExecutionRedriven event: what an execution recorded before it is not final. */
   private redrivenAt = 0;
+  /** The context object's parts that are the same for every state of the run. */
+  private executionContext: Pick<ContextObject, "Execution" | "StateMachine"> | undefined;
+  /** The last value `text()` serialised, and its text. */
+  private lastValue: unknown;
+  private lastText: string | undefined;
 
   constructor(
     private readonly services: RunServices,
@@ -167,13 +173,16 @@ export class ExecutionRun {
         `The execution reached the limit of ${MAX_HISTORY_EVENTS} history events`,
       );
     }
+    // Built once, with every field in one shape (absent ones undefined, which JSON leaves out): the
+    // engine numbers this very object, and a burst of executions records hundreds of thousands.
     const event = this.emitEvent({
+      id: 0,
       previousEventId: thread.lastId,
       timestamp: this.services.clock.now().getTime(),
       type,
       scope: thread.scope,
-      ...(details ? { details } : {}),
-      ...(meta ? { meta } : {}),
+      details,
+      meta,
     });
     this.eventCount++;
     thread.lastId = event.id;
@@ -181,13 +190,29 @@ export class ExecutionRun {
     return event;
   }
 
+  /**
+   * A state's data as history text. A state's output is usually the next state's input, the very
+   * same value (the engine never changes a value in place), so the last text is reused.
+   */
+  private text(value: unknown): string {
+    if (value !== this.lastValue || this.lastText === undefined) {
+      this.lastValue = value;
+      this.lastText = json(value);
+    }
+    return this.lastText;
+  }
+
   private scaled(seconds: number): number {
     return seconds * 1000 * this.services.timeScale;
   }
 
+  /**
+   * The context object of a state. Most states never read it, so the execution's part is built
+   * once per run and the state's entry time is formatted only when read.
+   */
   private context(stateName: string, enteredAt: number, retryCount: number): ContextObject {
     const id = this.identity;
-    return {
+    this.executionContext ??= {
       Execution: {
         Id: id.executionArn,
         Input: id.input,
@@ -195,8 +220,18 @@ export class ExecutionRun {
         RoleArn: id.roleArn,
         StartTime: new Date(id.startDate).toISOString(),
       },
-      State: { EnteredTime: new Date(enteredAt).toISOString(), Name: stateName, RetryCount: retryCount },
       StateMachine: { Id: id.stateMachineArn, Name: id.stateMachineName },
+    };
+    return {
+      Execution: this.executionContext.Execution,
+      State: {
+        get EnteredTime() {
+          return new Date(enteredAt).toISOString();
+        },
+        Name: stateName,
+        RetryCount: retryCount,
+      },
+      StateMachine: this.executionContext.StateMachine,
     };
   }
 
@@ -236,7 +271,11 @@ export class ExecutionRun {
   ): Promise<Step> {
     const entered =
       visit?.[0] ??
-      this.emit(thread, `${state.Type}StateEntered`, { name, input: json(input), inputDetails: dataDetails });
+      this.emit(thread, `${state.Type}StateEntered`, {
+        name,
+        input: this.text(input),
+        inputDetails: dataDetails,
+      });
     const recorded = visit?.slice(1) ?? [];
     let step: Step;
     thread.open = { type: state.Type, name };
@@ -254,7 +293,7 @@ export class ExecutionRun {
     this.emit(
       thread,
       `${state.Type}StateExited`,
-      { name, output: json(step.output), outputDetails: dataDetails },
+      { name, output: this.text(step.output), outputDetails: dataDetails },
       next === undefined ? undefined : { next },
     );
     return { output: step.output, next };
@@ -516,7 +555,7 @@ export class ExecutionRun {
         if (resource.pattern === "callback" || resource.pattern === "sync" || resource.pattern === "sync2") {
           let response = submitted ? (JSON.parse(String(submitted.details?.output)) as unknown) : undefined;
           if (!submitted) {
-            response = await callResource(resource, params, this.services, thread.signal);
+            response = await callResource(resource, params, this.services);
             // A callback may already have closed the task while the request was in flight.
             if (!isOpen()) return waiter;
             this.emit(thread, "TaskSubmitted", {
@@ -528,7 +567,7 @@ export class ExecutionRun {
           if (resource.pattern === "callback") return waiter;
           return childResult(resource, response, this.services, thread.signal);
         }
-        return callResource(resource, params, this.services, thread.signal);
+        return callResource(resource, params, this.services);
       },
     );
     this.emit(

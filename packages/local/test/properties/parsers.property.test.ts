@@ -6,6 +6,7 @@
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import fc from "fast-check";
+import { JSONPath } from "jsonpath-plus";
 import { describe, expect, it } from "vitest";
 import { renderTaskTemplate } from "../../src/a2i/template";
 import { ServiceError } from "../../src/edge/protocol";
@@ -323,6 +324,70 @@ describe("ASL path processing (protects: InputPath/ResultPath/OutputPath move da
           for (const [name, value] of Object.entries(input)) {
             if (name !== first) expect(output[name]).toEqual(value);
           }
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it("reads every plain path as jsonpath-plus does, or refuses it as missing", () => {
+    // Paths that mostly hit something: field names and indexes drawn from a small pool.
+    const name = fc.constantFrom("a", "b", "c", "length", "0", "1");
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue({ maxDepth: 0 }),
+        fc.dictionary(name, tie("node"), { maxKeys: 3 }),
+        fc.array(tie("node"), { maxLength: 3 }),
+      ),
+    })).node;
+    const step = fc.oneof(
+      name.map((n) => (/^\d/.test(n) ? `[${n}]` : `.${n}`)),
+      name.map((n) => `['${n}']`),
+    );
+    fc.assert(
+      fc.property(value, fc.array(step, { minLength: 1, maxLength: 4 }), (data, steps) => {
+        // Arrange
+        const path = `$${steps.join("")}`;
+        const expected =
+          (JSONPath({ path, json: data as object, wrap: true }) as unknown[] | undefined) ?? [];
+
+        // Act
+        let actual: unknown;
+        let refused: string | undefined;
+        try {
+          actual = readPath(data, path);
+        } catch (error) {
+          refused = (error as StatesError).error;
+        }
+
+        // Assert
+        if (expected.length === 0) expect(refused).toBe("States.Runtime");
+        else expect({ path, actual }).toEqual({ path, actual: expected[0] });
+      }),
+      RUNS,
+    );
+  });
+
+  it("never changes the input it writes a result into", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fieldName, fc.jsonValue({ maxDepth: 3 })),
+        fc.array(fieldName, { minLength: 1, maxLength: 3 }),
+        fc.jsonValue({ maxDepth: 2 }),
+        (input, fields, result) => {
+          // Arrange
+          const before = structuredClone(input);
+
+          // Act
+          try {
+            applyResultPath(input, `$.${fields.join(".")}`, result);
+          } catch {
+            // Refusals are the test above's; here only the input matters.
+          }
+
+          // Assert
+          expect(input).toEqual(before);
         },
       ),
       RUNS,

@@ -94,10 +94,11 @@ describe("resuming from every crash point", () => {
     const executionArn = await run(reference.engine, definition, {});
     const expected = await waitFor(reference.engine, executionArn);
     const expectedEntries = await entries(reference.engine, executionArn);
+    // Closing writes the history behind into its file (journal.ts).
+    await reference.engine.close();
     const dir = join(reference.dataDir, "states", "executions");
     const [file] = await readdir(dir);
     const lines = (await readFile(join(dir, file as string), "utf8")).trim().split("\n");
-    await reference.engine.close();
     const registry = join(reference.dataDir, "states", "state-machines.json");
 
     // Act / Assert: resume from each prefix (the last event is the closing one, so stop before it).

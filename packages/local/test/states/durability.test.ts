@@ -352,17 +352,35 @@ describe("crash recovery", () => {
         child.stdout.on("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
         child.on("exit", (code) => reject(new Error(`child exited early with ${code}`)));
       });
-      const executions = join(dataDir, "states", "executions");
-      const logged = () =>
-        readdirSync(executions)
-          .map((f) => readFileSync(join(executions, f), "utf8"))
-          .join("");
-      while ((logged().match(/"PassStateEntered"/g) ?? []).length < 5) await sleep(5);
+      // Steps reach the journal first and the execution's own log a checkpoint later: read both.
+      const states = join(dataDir, "states");
+      const executions = join(states, "executions");
+      const passesEntered = () => {
+        const ids = new Set<number>();
+        const files = [
+          ...readdirSync(executions).map((f) => join(executions, f)),
+          ...readdirSync(states)
+            .filter((f) => f.startsWith("journal-"))
+            .map((f) => join(states, f)),
+        ];
+        for (const line of files.flatMap((file) => readFileSync(file, "utf8").split("\n"))) {
+          let parsed: { events?: { id: number; type: string }[]; id?: number; type?: string };
+          try {
+            parsed = JSON.parse(line);
+          } catch {
+            continue; // a line being written
+          }
+          for (const e of parsed.events ?? [parsed])
+            if (e.type === "PassStateEntered") ids.add(e.id as number);
+        }
+        return ids.size;
+      };
+      while (passesEntered() < 5) await sleep(5);
 
       // Act
       child.kill("SIGKILL");
       await new Promise((resolve) => child.on("exit", resolve));
-      const enteredBeforeCrash = (logged().match(/"PassStateEntered"/g) ?? []).length;
+      const enteredBeforeCrash = passesEntered();
       const after = await engineOn(dataDir, {}, 0.002);
       await after.engine.resume();
       const result = await waitFor(after.engine, executionArn, undefined, 30_000);

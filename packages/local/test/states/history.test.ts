@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ExecutionLog, readLog, readLogEnds, type StoredEvent, toWireEvent } from "../../src/states/history";
+import { openJournal } from "../../src/states/journal";
 import { after } from "../../src/states/timers";
 
 let dir: string;
@@ -24,18 +25,23 @@ const event = (id: number, type = "PassStateEntered"): StoredEvent => ({
 });
 
 describe("execution logs", () => {
-  it("appends one JSON line per event and reads them back", async () => {
+  it("appends one JSON line per event to its file at the journal's checkpoint and reads them back", async () => {
     // Arrange
     const file = join(dir, "a.jsonl");
-    const log = new ExecutionLog(file);
+    const journal = openJournal(dir, dir);
+    const log = new ExecutionLog(file, journal);
 
     // Act
     log.append(event(1));
     log.append(event(2));
-    await log.sync();
-    await log.close();
+    const heldBefore = journal.holds(file);
+    await journal.checkpoint();
+    log.close();
+    await journal.close();
 
     // Assert
+    expect(heldBefore).toBe(true);
+    expect(journal.holds(file)).toBe(false);
     expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(2);
     expect(readLog(file).map((e) => e.id)).toEqual([1, 2]);
   });
@@ -57,12 +63,14 @@ describe("execution logs", () => {
     const file = join(dir, "torn-then-appended.jsonl");
     await writeFile(file, `${JSON.stringify(event(1))}\n{"id":2,"prev`);
     readLog(file);
-    const log = new ExecutionLog(file);
+    const journal = openJournal(dir, dir);
+    const log = new ExecutionLog(file, journal);
 
     // Act
     log.append(event(2));
     log.append(event(3));
-    await log.close();
+    log.close();
+    await journal.close();
 
     // Assert
     expect(readLog(file).map((e) => e.id)).toEqual([1, 2, 3]);
@@ -77,29 +85,36 @@ describe("execution logs", () => {
     expect(() => readLog(file)).toThrow(/Corrupt history line 2/);
   });
 
-  it("keeps appending correctly when more logs are open than descriptors are kept", async () => {
+  it("keeps each of many logs' lines in order across checkpoints", async () => {
     // Arrange
-    const logs = Array.from({ length: 100 }, (_, i) => new ExecutionLog(join(dir, `${i}.jsonl`)));
+    const journal = openJournal(dir, dir);
+    const logs = Array.from({ length: 100 }, (_, i) => new ExecutionLog(join(dir, `${i}.jsonl`), journal));
 
     // Act
     for (const log of logs) log.append(event(1));
+    await journal.checkpoint();
     for (const log of logs) log.append(event(2));
-    await Promise.all(logs.map((log) => log.sync()));
-    await Promise.all(logs.map((log) => log.close()));
+    for (const log of logs) log.append(event(3));
+    await journal.close();
 
     // Assert
-    for (let i = 0; i < 100; i++) expect(readLog(join(dir, `${i}.jsonl`)).map((e) => e.id)).toEqual([1, 2]);
+    for (let i = 0; i < 100; i++)
+      expect(readLog(join(dir, `${i}.jsonl`)).map((e) => e.id)).toEqual([1, 2, 3]);
   });
 
   it("refuses to append after close", async () => {
     // Arrange
-    const log = new ExecutionLog(join(dir, "closed.jsonl"));
-    await log.close();
+    const journal = openJournal(dir, dir);
+    const log = new ExecutionLog(join(dir, "closed.jsonl"), journal);
+    log.close();
 
     // Act / Assert
     expect(() => log.append(event(1))).toThrow(/closed/);
+    await journal.close();
   });
+});
 
+describe("event rendering", () => {
   it("renders events in GetExecutionHistory's shape", () => {
     // Act
     const entered = toWireEvent(event(2));

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, writeSync } from "node:fs";
-import { mkdir, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -175,7 +175,7 @@ describe("journal replay", () => {
 });
 
 describe("the journal", () => {
-  it("restores acknowledged events that a power cut took from an execution log", async () => {
+  it("restores acknowledged events that never reached their execution log before a crash", async () => {
     // Arrange
     const journal = openJournal(dir, executionsDir);
     const file = join(executionsDir, LOG_A);
@@ -183,86 +183,188 @@ describe("the journal", () => {
     log.append(event(1, "ExecutionStarted"));
     log.append(event(2));
     await journal.commit(log);
-    await log.close();
-    // A power cut: the log was never flushed, so its contents may be gone; the journal was.
-    await truncate(file, 0);
+    const writtenBeforeCrash = existsSync(file);
+    // A crash before the checkpoint: the log's own file was never written; the journal was.
 
     // Act
     openJournal(dir, executionsDir);
 
     // Assert
+    expect(writtenBeforeCrash).toBe(false);
     expect(readLog(file).map((e) => [e.id, e.type])).toEqual([
       [1, "ExecutionStarted"],
       [2, "PassStateEntered"],
     ]);
   });
 
-  it("deletes a segment once a checkpoint has flushed the logs it covers", async () => {
+  it("writes a log's lines into its file at the checkpoint and deletes the segment they were in", async () => {
     // Arrange
     const journal = openJournal(dir, executionsDir);
-    const log = new ExecutionLog(join(executionsDir, LOG_A), journal);
+    const file = join(executionsDir, LOG_A);
+    const log = new ExecutionLog(file, journal);
     log.append(event(1));
     await journal.commit(log);
     const segmentsBefore = readdirSync(dir).filter((f) => f.startsWith("journal-"));
+    const heldBefore = journal.holds(file);
 
     // Act
     await journal.checkpoint();
     const segmentsAfter = readdirSync(dir).filter((f) => f.startsWith("journal-"));
+    const heldAfter = journal.holds(file);
     await journal.close();
 
     // Assert
     expect(segmentsBefore).toEqual(["journal-00000001.log"]);
+    expect(heldBefore).toBe(true);
     expect(segmentsAfter).toEqual(["journal-00000002.log"]);
-    expect(log.unsynced()).toEqual([]);
+    expect(heldAfter).toBe(false);
+    expect(readLog(file).map((e) => e.id)).toEqual([1]);
     expect(readdirSync(dir).filter((f) => f.startsWith("journal-"))).toEqual([]);
   });
 
-  it("writes nothing to the journal for a log whose lines are already flushed", async () => {
+  it("tells a waiter once the lines recorded so far are in the log's file", async () => {
+    // Arrange
+    const journal = openJournal(dir, executionsDir);
+    const file = join(executionsDir, LOG_A);
+    const log = new ExecutionLog(file, journal);
+    log.append(event(1));
+    const seen: number[][] = [];
+    journal.whenWritten(file, () => seen.push(readLog(file).map((e) => e.id)));
+    const calledBeforeCheckpoint = seen.length;
+
+    // Act
+    await journal.checkpoint();
+    journal.whenWritten(file, () => seen.push([-1]));
+    await journal.close();
+
+    // Assert: the first waiter ran after the write; the second, with nothing held, at once.
+    expect(calledBeforeCheckpoint).toBe(0);
+    expect(seen).toEqual([[1], [-1]]);
+  });
+
+  it("resolves a commit at once when the log's lines are already in its file", async () => {
     // Arrange
     const journal = openJournal(dir, executionsDir);
     const log = new ExecutionLog(join(executionsDir, LOG_A), journal);
     log.append(event(1));
-    await log.sync();
+    await journal.checkpoint();
 
     // Act
-    await journal.commit(log);
-    await log.close();
+    let resolved = false;
+    const commit = journal.commit(log).then(() => {
+      resolved = true;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    const resolvedWithoutFlush = resolved;
+    await commit;
     await journal.close();
 
     // Assert
-    expect(readdirSync(dir).filter((f) => f.startsWith("journal-"))).toEqual([]);
+    expect(resolvedWithoutFlush).toBe(true);
     expect(readLog(join(executionsDir, LOG_A)).map((e) => e.id)).toEqual([1]);
   });
 });
 
 describe("a journal write that fails", () => {
-  it("rejects the acknowledgement of a torn write and keeps later records replayable in a new segment", async () => {
-    // Arrange: the second record is cut short, as a full disk would.
+  it("keeps a torn write's records and writes them whole into a new segment, losing nothing", async () => {
+    // Arrange: the second write is cut short, as a full disk would.
     let writes = 0;
-    const tearSecond = (fd: number, text: string) => {
+    const tearSecond = (fd: number, bytes: Uint8Array) => {
       writes++;
-      return writeSync(fd, writes === 2 ? text.slice(0, 10) : text);
+      return writeSync(fd, writes === 2 ? bytes.subarray(0, 10) : bytes);
     };
     const journal = openJournal(dir, executionsDir, tearSecond);
-    const logs = [LOG_A, LOG_B, `${"c".repeat(40)}.jsonl`].map(
-      (name) => new ExecutionLog(join(executionsDir, name), journal),
-    );
-    for (const log of logs) log.append(event(1, "ExecutionStarted"));
+    const names = [LOG_A, LOG_B, `${"c".repeat(40)}.jsonl`];
+    const logs = names.map((name) => new ExecutionLog(join(executionsDir, name), journal));
 
     // Act
-    const outcomes = await Promise.allSettled(logs.map((log) => journal.commit(log)));
-    for (const log of logs) await log.close();
+    logs[0]?.append(event(1, "ExecutionStarted"));
+    journal.flush();
+    logs[1]?.append(event(1, "ExecutionStarted"));
+    const torn = (() => {
+      try {
+        journal.flush();
+        return "written";
+      } catch (error) {
+        return (error as Error).name;
+      }
+    })();
+    logs[2]?.append(event(1, "ExecutionStarted"));
+    await Promise.all(logs.map((log) => journal.commit(log)));
     const segments = readdirSync(dir).filter((f) => f.startsWith("journal-"));
-    // A power cut: none of the logs was flushed.
-    for (const name of [LOG_A, LOG_B, `${"c".repeat(40)}.jsonl`])
-      await truncate(join(executionsDir, name), 0);
+    // A crash before any checkpoint: none of the logs was written behind.
     openJournal(dir, executionsDir);
 
     // Assert
-    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    expect(outcomes[1]).toMatchObject({ reason: { message: expect.stringMatching(/Short write/) } });
+    expect(torn).toBe("JournalWriteError");
     expect(segments).toHaveLength(2);
+    for (const name of names) expect(readLog(join(executionsDir, name)).map((e) => e.id)).toEqual([1]);
+  });
+
+  it("rejects an acknowledgement while the journal cannot be written, and keeps the event for later", async () => {
+    // Arrange: every write fails, as on a full disk, until the disk has room again.
+    let full = true;
+    const journal = openJournal(dir, executionsDir, (fd, text) => (full ? 0 : writeSync(fd, text)));
+    const log = new ExecutionLog(join(executionsDir, LOG_A), journal);
+    log.append(event(1, "ExecutionStarted"));
+
+    // Act
+    const refused = await journal.commit(log).then(
+      () => "acknowledged",
+      (error: Error) => error.name,
+    );
+    full = false;
+    const later = await journal.commit(log).then(() => "acknowledged");
+    await journal.close();
+
+    // Assert
+    expect(refused).toBe("JournalWriteError");
+    expect(later).toBe("acknowledged");
     expect(readLog(join(executionsDir, LOG_A)).map((e) => e.id)).toEqual([1]);
-    expect(readLog(join(executionsDir, `${"c".repeat(40)}.jsonl`)).map((e) => e.id)).toEqual([1]);
+  });
+});
+
+describe("batched journal writes", () => {
+  it("writes the events of 100 executions recorded in one turn with a single write(2)", async () => {
+    // Arrange
+    let calls = 0;
+    const journal = openJournal(dir, executionsDir, (fd, text) => {
+      calls++;
+      return writeSync(fd, text);
+    });
+    const logs = Array.from(
+      { length: 100 },
+      (_, i) => new ExecutionLog(join(executionsDir, `${i.toString(16).padStart(40, "0")}.jsonl`), journal),
+    );
+
+    // Act
+    for (const log of logs) log.append(event(1, "ExecutionStarted"));
+    const waits = logs.map(() => journal.written());
+    const callsBeforeTurnEnds = calls;
+    await Promise.all(waits);
+    const callsAfter = calls;
+    await journal.close();
+
+    // Assert
+    expect(callsBeforeTurnEnds).toBe(0);
+    expect(callsAfter).toBe(1);
+    for (const log of logs) expect(readLog(log.file).map((e) => e.id)).toEqual([1]);
+  });
+
+  it("writes buffered events on its own by the end of the turn, with no one waiting", async () => {
+    // Arrange
+    const journal = openJournal(dir, executionsDir);
+    const log = new ExecutionLog(join(executionsDir, LOG_A), journal);
+
+    // Act
+    log.append(event(1, "ExecutionStarted"));
+    await new Promise((resolve) => setImmediate(resolve));
+    const segment = readdirSync(dir).find((f) => f.startsWith("journal-")) as string;
+    const text = readFileSync(join(dir, segment), "utf8");
+    await journal.close();
+
+    // Assert
+    expect(text).toContain('"ExecutionStarted"');
   });
 });

@@ -27,6 +27,21 @@ describe("paths", () => {
     expect(attempt).toThrow(/\$\.a\.missing/);
   });
 
+  it("fails with States.Runtime, not a TypeError, when the input is null", () => {
+    // Act
+    const attempt = () => readPath(null, "$.a");
+
+    // Assert
+    expect(attempt).toThrow(StatesError);
+    expect(attempt).toThrow(/The JSONPath '\$\.a' could not be found in the input 'null'/);
+  });
+
+  it("reads an array's length and a missing index as jsonpath-plus does", () => {
+    // Act / Assert
+    expect(readPath({ list: [1, 2] }, "$.list.length")).toBe(2);
+    expect(() => readPath({ list: [1, 2] }, "$.list[5]")).toThrow(StatesError);
+  });
+
   it("maps a null InputPath/OutputPath to an empty object and an absent one to everything", () => {
     expect(selectPath(data, null)).toEqual({});
     expect(selectPath(data, undefined)).toBe(data);

@@ -1,6 +1,6 @@
 /**
  * Power cuts, imitated in-process: the engine never checkpoints, so its execution logs are never
- * flushed and a power cut could take all of them. A copy of the data folder without the execution
+ * written behind (or flushed) and a power cut could take all of them. A copy of the data folder without the execution
  * logs is what such a cut could leave; a fresh engine on it must still know every acknowledged
  * answer, from the journal. (Each restarted harness removes its copy.)
  */
@@ -98,9 +98,12 @@ describe("acknowledgements across a power cut", () => {
     await second.engine.resume();
     await waitForEvent(second.engine, executionArn, "TaskSubmitted");
     const described = await second.engine.describeExecution(executionArn);
+    const { events } = await second.engine.getExecutionHistory({ executionArn, maxResults: 1000 });
 
-    // Assert
+    // Assert: the journal may hold the first engine's unflushed steps too (a power cut may keep
+    // them or not); either way the execution asks once, from its acknowledged input.
     expect(described).toMatchObject({ status: "RUNNING", input: '{"n":1}' });
-    expect(second.lambda.calls).toHaveLength(1);
+    expect(events.filter((e) => e.type === "TaskStateEntered")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "TaskSubmitted")).toHaveLength(1);
   });
 });
