@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // The CLI's tests run what users run: the bundle packages/local/build.mjs makes.
+    globalSetup: ["./packages/local/test/support/build-once.ts"],
     // Tests change a setting and act on it at once (and child processes they spawn inherit this),
     // and a shrunken timeScale runs the idle check within seconds; with Powertools' 30 s settings
     // cache, a check that ran before a model was promoted would hide the promotion from the handlers.

@@ -1,8 +1,9 @@
 /** Writing one benchmark's section of docs/benchmarks.md without touching the others. */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { REPO_ROOT } from "@secondlook/local/paths";
 
-const FILE = join(import.meta.dirname, "..", "docs", "benchmarks.md");
+const FILE = join(REPO_ROOT, "docs", "benchmarks.md");
 
 /** Replaces (or appends) the section between `<!-- bench:<id>:start -->` and its end marker. */
 export async function replaceSection(id: string, title: string, body: string): Promise<void> {

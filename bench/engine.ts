@@ -6,8 +6,10 @@
  */
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Functions, OtherSubstitutions, StateMachines } from "@secondlook/core/blueprint";
+import { REPO_ROOT } from "@secondlook/local/paths";
 import { substitute } from "@secondlook/local/states/definition";
 import { createStatesEngine, type StatesEngine } from "@secondlook/local/states/engine";
 import { replaceSection } from "./docs";
@@ -76,10 +78,7 @@ async function reviewImageDefinition(): Promise<{ text: string; functionArns: Re
     functionArns[key] = arn;
   }
   for (const name of Object.values(OtherSubstitutions)) values[name] ??= `bench-${name}`;
-  const raw = await readFile(
-    join(import.meta.dirname, "..", "statemachines", StateMachines.reviewImage.file),
-    "utf8",
-  );
+  const raw = await readFile(join(REPO_ROOT, "statemachines", StateMachines.reviewImage.file), "utf8");
   return { text: substitute(raw, values), functionArns };
 }
 
@@ -340,4 +339,8 @@ export async function run(): Promise<void> {
   const table = format(rows, await syncLatencyMs());
   console.log(table);
   await replaceSection("engine", "Step Functions engine", table);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await run();
 }

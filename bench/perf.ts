@@ -9,7 +9,6 @@
  *
  * `BENCH_QUICK=1` runs 500 images and 100 loops instead of 10,000 and 500.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -50,15 +49,8 @@ interface PathCost {
   lambdas: number;
 }
 
-/** The process settings the CLI gives the local cloud (packages/local/bin/secondlook.js). */
-const THREAD_POOL_SIZE = "16";
-const MALLOC_ARENA_MAX = "2";
-
 /** Runs every figure, prints it, and rewrites this benchmark's section of docs/benchmarks.md. */
 export async function run(): Promise<void> {
-  // libuv fixes the pool size at its first use (long past in this process) and glibc reads
-  // MALLOC_ARENA_MAX at startup: measure the cloud as `npm start` runs it, in a child given both.
-  if (!process.env.UV_THREADPOOL_SIZE) return runWithThreadPool();
   const quick = process.env.BENCH_QUICK === "1";
   const images = quick ? 500 : 10_000;
   const loops = quick ? 100 : 500;
@@ -91,22 +83,6 @@ export async function run(): Promise<void> {
     await cloud.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-async function runWithThreadPool(): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-    stdio: "inherit",
-    env: {
-      ...process.env,
-      UV_THREADPOOL_SIZE: THREAD_POOL_SIZE,
-      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX || MALLOC_ARENA_MAX,
-    },
-  });
-  const code = await new Promise<number | null>((done, fail) => {
-    child.on("error", fail);
-    child.on("exit", done);
-  });
-  if (code !== 0) throw new Error(`bench/perf.ts exited with code ${code}`);
 }
 
 function log(message: string) {

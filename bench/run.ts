@@ -1,16 +1,27 @@
 /**
- * `npm run bench`: runs every module in bench/ that exports `run()`, one after another, so each
- * benchmark can be added as its own file. `npm run bench -- engine perf` runs only those.
+ * `npm run bench`: runs every module in bench/ that exports `run()`, one after another, each as the
+ * local cloud runs under `npm start`: bundled into plain JavaScript (packages/local/build.mjs) and
+ * started in a process of its own with the same thread pool and malloc settings as the npm bin.
+ * `npm run bench -- engine perf` runs only those.
  */
+import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { buildBundles, WORKER_ENTRIES } from "@secondlook/local/build.mjs";
+import { REPO_ROOT } from "@secondlook/local/paths";
 
 const dir = import.meta.dirname;
+const BUILD = join(REPO_ROOT, ".build", "bench");
 const only = process.argv.slice(2);
 // Modules are picked by their text, not by importing them: a script that runs on import
 // (bench/loop.ts has its own npm script) must not start here.
 const EXPORTS_RUN = /export\s+(async\s+)?function\s+run\s*\(/;
+
+/** The process settings packages/local/bin/secondlook.js gives the local cloud. */
+const PROCESS_ENV = {
+  UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || "16",
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX || "2",
+};
 
 const files: string[] = [];
 for (const file of (await readdir(dir)).sort()) {
@@ -19,7 +30,17 @@ for (const file of (await readdir(dir)).sort()) {
   if (EXPORTS_RUN.test(await readFile(join(dir, file), "utf8"))) files.push(file);
 }
 for (const file of files) {
-  const module = (await import(pathToFileURL(join(dir, file)).href)) as { run: () => Promise<void> };
+  const name = file.replace(/\.ts$/, "");
+  // The worker threads' modules go beside the benchmark, where the bundled cloud looks for them.
+  await buildBundles({ entries: { [name]: join(dir, file), ...WORKER_ENTRIES }, outdir: BUILD });
   console.log(`\n== bench/${file} ==`);
-  await module.run();
+  const child = spawn(process.execPath, [join(BUILD, `${name}.mjs`)], {
+    stdio: "inherit",
+    env: { ...process.env, ...PROCESS_ENV },
+  });
+  const code = await new Promise<number | null>((done, fail) => {
+    child.on("error", fail);
+    child.on("exit", done);
+  });
+  if (code !== 0) throw new Error(`bench/${file} exited with code ${code}`);
 }

@@ -5,7 +5,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   CreateProjectCommand,
   DescribeProjectsCommand,
@@ -40,6 +39,7 @@ import { ServiceError } from "./edge/protocol";
 import { createEdgeServer, type EdgeFaults } from "./edge/server";
 import { createEventRules } from "./events/rules";
 import { createLocalLambda } from "./lambda/invoker";
+import { REPO_ROOT } from "./paths";
 import { createPortal } from "./portal/portal";
 import { createLocalRekognition } from "./rekognition/service";
 import { createLocalS3 } from "./s3/s3";
@@ -48,8 +48,8 @@ import { createLocalSsm } from "./ssm/ssm";
 import { substitute } from "./states/definition";
 import { createStatesEngine } from "./states/engine";
 
-/** Repository root, found from this file so the CLI works from any working directory. */
-export const REPO_ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../..");
+/** Repository root, found from the package so the CLI works from any working directory. */
+export { REPO_ROOT };
 
 export interface LocalCloudOptions {
   /** Where everything is persisted; a restart finds all state here. */
@@ -282,6 +282,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       await rules.close();
       await a2i.close();
       await rekognition.close();
+      await lambda.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import { InvalidSettingsError } from "@secondlook/core/errors";
 import { Settings } from "@secondlook/core/settings";
 import { z } from "zod";
 import { ServiceError } from "../edge/protocol";
+import { localSource } from "../paths";
 import { CSP_FILE, readForm, redirect, send, sendHtml } from "../portal/http";
 import type { MountContext, MountedHandler } from "../portal/portal";
 import { isSafeKey } from "../portal/signed-urls";
@@ -86,7 +87,7 @@ export async function createConsole(options: ConsoleOptions): Promise<Console> {
   const clock = options.clock ?? { now: () => new Date() };
   const statics = new Map<string, { body: Buffer; type: string }>();
   for (const [name, type] of Object.entries(STATIC_FILES)) {
-    statics.set(name, { body: await readFile(new URL(`./static/${name}`, import.meta.url)), type });
+    statics.set(name, { body: await readFile(localSource("console", "static", name)), type });
   }
   const streams = new Set<ServerResponse>();
 

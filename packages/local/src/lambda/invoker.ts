@@ -1,11 +1,15 @@
 /**
- * The local Lambda service: runs the handlers of packages/functions in this process, with the
- * event and context shapes Lambda gives them, so the code that runs on AWS runs here unchanged.
+ * The local Lambda service: runs the handlers of packages/functions in sandboxes (worker threads of
+ * this process, sandbox.ts), with the event and context shapes Lambda gives them, so the code that
+ * runs on AWS runs here unchanged.
  */
 import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { type FunctionKey, Functions } from "@secondlook/core/blueprint";
 import type { Context } from "aws-lambda";
 import { type LambdaInvoker, LOCAL_ACCOUNT, LOCAL_REGION } from "../contracts";
+import { WorkerPool, WorkerStoppedError } from "../workers";
+import type { Invocation } from "./sandbox";
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -31,26 +35,37 @@ export const functionArn = (stage: string, key: FunctionKey) =>
 /** Loads a handler module the way Lambda's runtime does: once, then reused for every invocation. */
 export type HandlerLoader = (handlerFile: string) => Promise<Handler>;
 
-const importHandler: HandlerLoader = async (handlerFile) => {
-  const module = (await import(`@secondlook/functions/handlers/${handlerFile}`)) as { handler?: Handler };
-  if (typeof module.handler !== "function") {
-    throw new FunctionNotFoundError(`packages/functions/src/handlers/${handlerFile}.ts exports no handler`);
-  }
-  return module.handler;
-};
+/** Lambda's error when the runtime process of a sandbox exited in the middle of an invocation. */
+export class RuntimeExitError extends Error {
+  override name = "Runtime.ExitError";
+}
+
+/**
+ * Sandboxes: one per spare core, at most two, like the detector's workers (rekognition/pool.ts).
+ * The main thread serves every request and runs the engine; the handlers' SDK clients (signing,
+ * serialising, their HTTP requests) are a large share of each image's work.
+ */
+export const LAMBDA_SANDBOXES = Math.max(1, Math.min(2, availableParallelism() - 1));
+const SANDBOX_YOUNG_GENERATION_MB = 12;
 
 export interface LocalLambda extends LambdaInvoker {
   /** Every function's ARN by blueprint key, for definition substitutions and rules. */
   arns: Record<FunctionKey, string>;
+  /** Stops the sandboxes; an invocation still running fails. */
+  close(): Promise<void>;
 }
 
-/** Creates the in-process Lambda service for one stage; `load` is replaceable for tests. */
-export function createLocalLambda(options: {
+export interface LocalLambdaOptions {
   stage: string;
+  /** Runs handlers in this thread, loaded by `load` (tests); by default they run in sandboxes. */
   load?: HandlerLoader;
+  /** How many sandboxes (default LAMBDA_SANDBOXES) and their worker module (tests). */
+  sandboxes?: { size?: number; entry?: URL };
   timeoutMs?: number;
-}): LocalLambda {
-  const load = options.load ?? importHandler;
+}
+
+/** The Lambda service of one stage: the handlers of packages/functions, in sandboxes or in-process. */
+export function createLocalLambda(options: LocalLambdaOptions): LocalLambda {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const keys = Object.keys(Functions) as FunctionKey[];
   const byName = new Map<string, FunctionKey>();
@@ -58,7 +73,7 @@ export function createLocalLambda(options: {
     byName.set(functionName(options.stage, key), key);
     byName.set(functionArn(options.stage, key), key);
   }
-  const loaded = new Map<FunctionKey, Promise<Handler>>();
+  const run = options.load ? inProcess(options.load) : inSandboxes(options.sandboxes);
 
   const resolve = (nameOrArn: string): FunctionKey => {
     // Lambda accepts a qualified ARN or name (`…:$LATEST`); the local functions have one version.
@@ -75,32 +90,23 @@ export function createLocalLambda(options: {
     >,
     async invoke(nameOrArn, payload) {
       const key = resolve(nameOrArn);
-      let handler = loaded.get(key);
-      if (!handler) {
-        handler = load(Functions[key].handler);
-        loaded.set(key, handler);
-        // A module that failed to load is retried on the next invocation, as a new Lambda sandbox would.
-        handler.catch(() => loaded.delete(key));
-      }
-      const run = await handler;
-      const deadline = Date.now() + timeoutMs;
       const name = functionName(options.stage, key);
-      const context: Context = {
-        callbackWaitsForEmptyEventLoop: false,
-        functionName: name,
-        functionVersion: "$LATEST",
-        invokedFunctionArn: functionArn(options.stage, key),
-        memoryLimitInMB: "1024",
-        awsRequestId: randomUUID(),
-        logGroupName: `/aws/lambda/${name}`,
-        logStreamName: `local/${randomUUID()}`,
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-        done: () => undefined,
-        fail: () => undefined,
-        succeed: () => undefined,
+      const invocation: Invocation = {
+        handlerFile: Functions[key].handler,
+        // Lambda passes the event through JSON: the handler never shares objects with its caller.
+        event: JSON.parse(JSON.stringify(payload ?? {})),
+        context: {
+          callbackWaitsForEmptyEventLoop: false,
+          functionName: name,
+          functionVersion: "$LATEST",
+          invokedFunctionArn: functionArn(options.stage, key),
+          memoryLimitInMB: "1024",
+          awsRequestId: randomUUID(),
+          logGroupName: `/aws/lambda/${name}`,
+          logStreamName: `local/${randomUUID()}`,
+          deadline: Date.now() + timeoutMs,
+        },
       };
-      // Lambda passes the event through JSON: the handler never shares objects with its caller.
-      const event = JSON.parse(JSON.stringify(payload ?? {}));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -109,11 +115,71 @@ export function createLocalLambda(options: {
         );
       });
       try {
-        const result = await Promise.race([run(event, context), timeout]);
-        return result === undefined ? null : JSON.parse(JSON.stringify(result));
+        return await Promise.race([run.invoke(invocation), timeout]);
       } finally {
         clearTimeout(timer);
       }
     },
+    close: () => run.close(),
+  };
+}
+
+interface Runtime {
+  /** Runs one invocation; resolves with its result as a JSON copy. */
+  invoke(invocation: Invocation): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Handlers in this thread, each module loaded once. */
+function inProcess(load: HandlerLoader): Runtime {
+  const loaded = new Map<string, Promise<Handler>>();
+  return {
+    async invoke({ handlerFile, event, context }) {
+      let handler = loaded.get(handlerFile);
+      if (!handler) {
+        handler = load(handlerFile);
+        loaded.set(handlerFile, handler);
+        // A module that failed to load is retried on the next invocation, as a new Lambda sandbox would.
+        handler.catch(() => loaded.delete(handlerFile));
+      }
+      const run = await handler;
+      const { deadline, ...fields } = context;
+      const result = await run(event, {
+        ...fields,
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        done: () => undefined,
+        fail: () => undefined,
+        succeed: () => undefined,
+      });
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    },
+    async close() {},
+  };
+}
+
+/** Handlers in worker threads (sandbox.ts); a handler's error comes back with its name and stack. */
+function inSandboxes(options: { size?: number; entry?: URL } = {}): Runtime {
+  const pool = new WorkerPool({
+    what: "Lambda service",
+    size: options.size ?? LAMBDA_SANDBOXES,
+    // Beside this module in the sources (a stand-in that loads sandbox.ts) and in the bundle.
+    entry: options.entry ?? new URL("./sandbox-entry.mjs", import.meta.url),
+    // Handlers mostly wait on the SDK's requests: a young generation smaller than V8's default
+    // (16 MB semi-spaces) costs them a few more collections and saves the local cloud about 30 MB.
+    resourceLimits: { maxYoungGenerationSizeMb: SANDBOX_YOUNG_GENERATION_MB },
+  });
+  return {
+    async invoke(invocation) {
+      try {
+        return await pool.request({ ...invocation });
+      } catch (error) {
+        if (error instanceof WorkerStoppedError) throw new RuntimeExitError(error.message);
+        if ((error as Error).name === "Runtime.HandlerNotFound") {
+          throw new FunctionNotFoundError((error as Error).message);
+        }
+        throw error;
+      }
+    },
+    close: () => pool.close(),
   };
 }

@@ -106,13 +106,13 @@ export function homePage(session: Session, waiting: number, notice: string | und
     { title: "Queue", session, bodyClass: "narrow" },
     html`<main class="card home">
   ${message ? html`<p class="notice" role="status">${message}</p>` : html``}
-  <p class="big-count"><span data-testid="waiting">${waiting}</span></p>
-  <p class="muted">${waiting === 1 ? "task waiting for you" : "tasks waiting for you"}${
+  <p class="big-count"><span id="waiting" data-testid="waiting">${waiting}</span></p>
+  <p class="muted"><span id="waiting-noun">${waiting === 1 ? "task waiting for you" : "tasks waiting for you"}</span>${
     session.answered > 0 ? html` · ${session.answered} answered this session` : html``
   }</p>
   <form method="post" action="/work">
     ${csrfField(session)}
-    <button class="primary large" ${waiting === 0 ? "disabled" : ""} autofocus>Start working</button>
+    <button class="primary large" id="start-working" ${waiting === 0 ? "disabled" : ""} autofocus>Start working</button>
   </form>
   <p class="hint">Tip: on a task, press <kbd>1</kbd>–<kbd>9</kbd> to pick, <kbd>Enter</kbd> to submit, <kbd>s</kbd> to skip, <kbd>?</kbd> for help.</p>
 </main>`,

@@ -6,12 +6,14 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { FlowDefinition } from "@secondlook/core/blueprint";
 import { z } from "zod";
 import { renderTaskTemplate, TemplateRenderError } from "../a2i/template";
 import { type TaskQueue, TaskUnavailableError, type Worker } from "../a2i/workforce";
 import { type Clock, type LocalObjects, systemClock } from "../contracts";
 import { readBody, ServiceError } from "../edge/protocol";
+import { localSource, REPO_ROOT } from "../paths";
 import { openAccountStore, WeakPasswordError } from "./accounts";
 import { trusted } from "./html";
 import {
@@ -153,14 +155,14 @@ function imageContentType(bytes: Buffer, key: string): string {
 async function loadStatic(): Promise<Map<string, { body: Buffer; type: string }>> {
   const out = new Map<string, { body: Buffer; type: string }>();
   for (const [name, type] of Object.entries(STATIC_FILES)) {
-    out.set(name, { body: await readFile(new URL(`./static/${name}`, import.meta.url)), type });
+    out.set(name, { body: await readFile(localSource("portal", "static", name)), type });
   }
   return out;
 }
 
 async function loadSampleTemplate(): Promise<string> {
   try {
-    return await readFile(new URL(`../../../../${FlowDefinition.templateFile}`, import.meta.url), "utf8");
+    return await readFile(join(REPO_ROOT, FlowDefinition.templateFile), "utf8");
   } catch {
     return "";
   }
@@ -334,6 +336,15 @@ export async function createPortal(options: PortalOptions): Promise<Portal> {
     if (user.session.mustChangePassword) return redirect(res, "/change-password");
     const waiting = await queue.countAvailable(user.worker);
     sendHtml(res, 200, homePage(user.session, waiting, url.searchParams.get("notice") ?? undefined));
+  }
+
+  /** The home page's live count: tasks that arrive after it was rendered enable its button. */
+  async function queueCount(req: IncomingMessage, res: ServerResponse) {
+    const user = signedIn(req);
+    if (!user || user.session.mustChangePassword) {
+      return sendJsonBody(res, 401, { error: "SignInRequired", message: "Sign in to see your queue." });
+    }
+    sendJsonBody(res, 200, { waiting: await queue.countAvailable(user.worker) });
   }
 
   /** Guards the signed-in, state-changing routes: session, finished sign-up and CSRF. */
@@ -559,6 +570,7 @@ export async function createPortal(options: PortalOptions): Promise<Portal> {
     if (path === "/sign-out" && isPost) return postSignOut(req, res);
     if (path === "/change-password" && (isGet || isPost)) return changePassword(req, res);
     if (path === "/" && isGet) return home(req, res, url);
+    if (path === "/queue" && isGet) return queueCount(req, res);
     if (path === "/work" && isPost) return startWork(req, res);
     if (path === "/preview" && (isGet || isPost)) return preview(req, res);
     const frame = /^\/preview\/frame\/([0-9a-f-]{36})$/.exec(path);

@@ -4,12 +4,18 @@
  * Models are sent to every worker once, when they start running; an image is sent per request.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import {
+  reviveError,
+  type WireError,
+  WorkerPool,
+  WorkerPoolClosedError,
+  WorkerStoppedError,
+} from "../workers";
 import { ImageDimensionsError, UnsupportedImageFormatError } from "./decode";
 import type { DetectorModel } from "./detector";
 import { PixelDataError } from "./features";
 import type { CustomLabel } from "./inference";
-import type { FromWorker, ToWorker, WireError } from "./worker";
+import type { DetectRequest, ModelMessage } from "./worker";
 
 /**
  * One worker per spare core, at most two: the main thread keeps one core busy, and on the 2-core
@@ -42,12 +48,6 @@ const KNOWN_ERRORS: Record<string, new (message: string) => Error> = {
   PixelDataError,
 };
 
-function revive(error: WireError): Error {
-  const Known = KNOWN_ERRORS[error.name];
-  if (Known) return new Known(error.message);
-  return Object.assign(new Error(error.message), { name: error.name });
-}
-
 export interface DetectorPoolOptions {
   /** How many worker threads (default DETECTOR_WORKERS). */
   size?: number;
@@ -65,112 +65,48 @@ export interface DetectorPool {
   close(): Promise<void>;
 }
 
-interface Pending {
-  resolve(labels: CustomLabel[]): void;
-  reject(error: Error): void;
-}
-
-interface Slot {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
-
-/** Creates a pool; workers start lazily, on the first load, so a cloud with no running model has none. */
+/** Creates a pool; workers start on the first load, so a cloud with no running model has none. */
 export function createDetectorPool(options: DetectorPoolOptions = {}): DetectorPool {
-  const size = options.size ?? DETECTOR_WORKERS;
-  const entry = options.entry ?? new URL("./worker-entry.mjs", import.meta.url);
   const models = new Map<string, DetectorModel>();
-  const slots: (Slot | undefined)[] = new Array(size).fill(undefined);
-  let nextId = 0;
   let closed = false;
-
-  const send = (slot: Slot, message: ToWorker, transfer?: ArrayBuffer[]) =>
-    slot.worker.postMessage(message, transfer);
-
-  // An idle worker must not keep the process alive; one with requests in flight must.
-  const updateRef = (slot: Slot) => {
-    if (slot.pending.size > 0) slot.worker.ref();
-    else slot.worker.unref();
-  };
-
-  const spawn = (index: number): Slot => {
-    const worker = new Worker(entry);
-    const slot: Slot = { worker, pending: new Map() };
-    let failure: Error | undefined;
-    worker.on("message", (message: FromWorker) => {
-      if (message.kind === "ready") return;
-      const request = slot.pending.get(message.id);
-      if (!request) return;
-      slot.pending.delete(message.id);
-      updateRef(slot);
-      if (message.kind === "labels") request.resolve(message.labels);
-      else request.reject(revive(message.error));
-    });
-    worker.on("error", (error) => {
-      failure = error;
-    });
-    worker.on("exit", (code) => {
-      // The next request starts a replacement: a worker that cannot start is not restarted in a loop.
-      if (slots[index] === slot) slots[index] = undefined;
-      const reason = closed
-        ? "the detector pool was closed"
-        : `the detector worker stopped (exit code ${code}${failure ? `: ${failure.message}` : ""})`;
-      const error = closed
-        ? new DetectorPoolClosedError()
-        : new DetectorWorkerError(`${reason}; the image was not scored`);
-      for (const request of slot.pending.values()) request.reject(error);
-      slot.pending.clear();
-    });
-    for (const [key, model] of models) send(slot, { kind: "load", key, model });
-    updateRef(slot);
-    slots[index] = slot;
-    return slot;
-  };
-
-  /** The live worker with the fewest requests in flight, started if its slot is empty. */
-  const pick = (): Slot => {
-    let best: Slot | undefined;
-    for (let i = 0; i < size; i++) {
-      const slot = slots[i] ?? spawn(i);
-      if (!best || slot.pending.size < best.pending.size) best = slot;
-    }
-    return best as Slot;
-  };
+  const pool = new WorkerPool({
+    what: "detector pool",
+    size: options.size ?? DETECTOR_WORKERS,
+    // Beside this module in the sources (a stand-in that loads worker.ts) and in the bundle.
+    entry: options.entry ?? new URL("./worker-entry.mjs", import.meta.url),
+    setup: () => [...models].map(([key, model]): ModelMessage => ({ kind: "load", key, model })),
+  });
 
   return {
     load(key, model) {
       if (closed) throw new DetectorPoolClosedError();
       models.set(key, model);
-      for (let i = 0; i < size; i++) {
-        const slot = slots[i];
-        // A new slot is sent every model when it spawns.
-        if (slot) send(slot, { kind: "load", key, model });
-        else spawn(i);
-      }
+      if (pool.started) pool.broadcast({ kind: "load", key, model } satisfies ModelMessage);
+      else pool.warm();
     },
     unload(key) {
-      if (!models.delete(key)) return;
-      for (const slot of slots) if (slot) send(slot, { kind: "unload", key });
+      if (models.delete(key)) pool.broadcast({ kind: "unload", key } satisfies ModelMessage);
     },
-    detect(key, image) {
-      if (closed) return Promise.reject(new DetectorPoolClosedError());
-      const slot = pick();
-      const id = nextId++;
+    async detect(key, image) {
+      if (closed) throw new DetectorPoolClosedError();
       // A copy of exactly the image's bytes, handed over without a second copy: the caller's
       // Buffer may be a view of a larger (pooled) ArrayBuffer that must not be cloned or detached.
       const bytes = new Uint8Array(image);
-      return new Promise<CustomLabel[]>((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
-        updateRef(slot);
-        send(slot, { kind: "detect", id, key, image: bytes }, [bytes.buffer]);
-      });
+      const request: Omit<DetectRequest, "kind" | "id"> = { key, image: bytes };
+      try {
+        return await pool.request<CustomLabel[]>(request, [bytes.buffer]);
+      } catch (error) {
+        if (error instanceof WorkerPoolClosedError) throw new DetectorPoolClosedError();
+        if (error instanceof WorkerStoppedError) {
+          throw new DetectorWorkerError(`${error.message}; the image was not scored`);
+        }
+        throw reviveError(error as WireError, KNOWN_ERRORS);
+      }
     },
     async close() {
-      if (closed) return;
       closed = true;
       models.clear();
-      await Promise.all(slots.map((slot) => slot?.worker.terminate()));
-      slots.fill(undefined);
+      await pool.close();
     },
   };
 }

@@ -1,51 +1,31 @@
 /**
  * The detector worker thread: holds the running models and answers DetectCustomLabels' CPU work
  * (decode, features, scoring) off the local cloud's main thread. Started by pool.ts through
- * worker-entry.mjs; speaks only the messages below.
+ * worker-entry.mjs (or as the bundle of that name); speaks workers.ts's protocol.
  */
-import { parentPort } from "node:worker_threads";
+import { type Request, serveRequests } from "../workers";
 import type { DetectorModel } from "./detector";
-import { type CustomLabel, inferLabels } from "./inference";
+import { inferLabels } from "./inference";
 
-/** Messages the pool sends; they arrive in order, so a model is always loaded before it is used. */
-export type ToWorker =
+/** Models arrive (and leave) before the requests that use them: messages keep their order. */
+export type ModelMessage =
   | { kind: "load"; key: string; model: DetectorModel }
-  | { kind: "unload"; key: string }
-  | { kind: "detect"; id: number; key: string; image: Uint8Array };
+  | { kind: "unload"; key: string };
 
-/** An error as it crosses the thread boundary: its name and message, never its stack. */
-export interface WireError {
-  name: string;
-  message: string;
-}
-
-/** What the worker answers: once `ready` when its modules are loaded, then one reply per detect. */
-export type FromWorker =
-  | { kind: "ready" }
-  | { kind: "labels"; id: number; labels: CustomLabel[] }
-  | { kind: "failed"; id: number; error: WireError };
-
-const port = parentPort;
-if (!port) throw new Error("worker.ts runs only as a worker thread (see pool.ts)");
+export type DetectRequest = Request<{ key: string; image: Uint8Array }>;
 
 const models = new Map<string, DetectorModel>();
-const reply = (message: FromWorker) => port.postMessage(message);
 
-async function detect(id: number, key: string, image: Uint8Array) {
-  try {
+serveRequests<{ key: string; image: Uint8Array }>(
+  async ({ key, image }) => {
     const model = models.get(key);
     if (!model)
       throw Object.assign(new Error(`No model is loaded for ${key}`), { name: "ModelNotLoadedError" });
-    reply({ kind: "labels", id, labels: await inferLabels(model, image) });
-  } catch (error) {
-    const { name, message } = error instanceof Error ? error : new Error(String(error));
-    reply({ kind: "failed", id, error: { name, message } });
-  }
-}
-
-port.on("message", (message: ToWorker) => {
-  if (message.kind === "load") models.set(message.key, message.model);
-  else if (message.kind === "unload") models.delete(message.key);
-  else void detect(message.id, message.key, message.image);
-});
-reply({ kind: "ready" });
+    return inferLabels(model, image);
+  },
+  (message) => {
+    const change = message as ModelMessage;
+    if (change.kind === "load") models.set(change.key, change.model);
+    else if (change.kind === "unload") models.delete(change.key);
+  },
+);

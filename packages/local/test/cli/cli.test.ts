@@ -4,7 +4,6 @@
  * CloudFormation DescribeStacks, and the exit codes scripts rely on.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -18,7 +17,7 @@ import { cloudClients } from "../../src/demo/bootstrap";
 import type { DemoImage } from "../../src/demo/dataset";
 import { startTrainedCloud, type TrainedCloud } from "../e2e/support";
 import { Browserish } from "../portal/fakes";
-import { cliEnv, runCli, startCli } from "./support";
+import { cliEnv, freePort, runCli, startCli } from "./support";
 
 let fixture: TrainedCloud;
 let home: string;
@@ -599,15 +598,3 @@ describe("secondlook demo", () => {
     expect(result.stderr).toContain("--out <folder>");
   });
 });
-
-function freePort() {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,10 +1,12 @@
 /** Runs the `secondlook` CLI as a child process, the way a user or a script does. */
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { join } from "node:path";
+import { DIST } from "../../build.mjs";
 import { REPO_ROOT } from "../../src/cloud";
 
-const TSX = join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-const MAIN = join(REPO_ROOT, "packages", "local", "src", "cli", "main.ts");
+/** The CLI as `npm start` and `npx secondlook` run it: the bundle the global setup built. */
+const MAIN = join(DIST, "secondlook.mjs");
 
 export interface CliResult {
   code: number | null;
@@ -31,7 +33,7 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS
 
 /** Starts the CLI; `result` resolves when it exits. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [TSX, MAIN, ...args], { cwd: REPO_ROOT, env, stdio: "pipe" });
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, env, stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -50,4 +52,17 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv) {
 /** Runs the CLI to completion. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv) {
   return startCli(args, env).result;
+}
+
+/** A port nothing listens on right now, for a local cloud the test starts. */
+export function freePort() {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

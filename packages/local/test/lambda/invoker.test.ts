@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createLocalLambda, functionArn, functionName } from "../../src/lambda/invoker";
 
+/** A sandbox stand-in that is ready, then exits when it is invoked, as a crashed runtime does. */
+const exitingSandbox = new URL("./sandboxes/exit-on-invoke.mjs", import.meta.url);
+
 describe("local Lambda service", () => {
   it("invokes the handler named by ARN with a Lambda-shaped event and context", async () => {
     // Arrange
@@ -96,5 +99,45 @@ describe("local Lambda service", () => {
     // Assert
     expect(result).toEqual({ list: [1, 2] });
     expect(payload).toEqual({ list: [1] });
+  });
+});
+
+describe("Lambda sandboxes (protects: handlers off the main thread behave as in-process ones)", () => {
+  it("runs a real handler in a sandbox and returns its error with Lambda's errorType and stack", async () => {
+    // Arrange: no local cloud set the handlers' environment, so the real handler refuses to run.
+    const lambda = createLocalLambda({ stage: "dev", sandboxes: { size: 1 } });
+
+    try {
+      // Act
+      const failure = await lambda
+        .invoke(functionArn("dev", "checkRetrain"), { executionName: "e-1" })
+        .catch((error: Error) => error);
+
+      // Assert
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).name).toBe("InvalidEnvironmentError");
+      expect((failure as Error).message).toMatch(/SECONDLOOK_/);
+      expect((failure as Error).stack).toMatch(/^InvalidEnvironmentError: [^\n]*\n\s+at /);
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it("fails the invocation of a sandbox that dies with Runtime.ExitError, and starts a new one", async () => {
+    // Arrange: a sandbox module that exits on its first invocation.
+    const lambda = createLocalLambda({ stage: "dev", sandboxes: { size: 1, entry: exitingSandbox } });
+
+    try {
+      // Act
+      const first = await lambda.invoke(functionArn("dev", "detect"), {}).catch((error: Error) => error);
+      const second = await lambda.invoke(functionArn("dev", "detect"), {}).catch((error: Error) => error);
+
+      // Assert: each invocation found a live sandbox (the dead one was replaced) and lost it.
+      expect(first).toMatchObject({ name: "Runtime.ExitError" });
+      expect((first as Error).message).toMatch(/exit code 3/);
+      expect(second).toMatchObject({ name: "Runtime.ExitError" });
+    } finally {
+      await lambda.close();
+    }
   });
 });

@@ -113,6 +113,23 @@ describe("reviewing in the browser", () => {
     expect(answer).toEqual({ category: { label: "Globex" } });
   });
 
+  it("enables Start working when a task arrives while the queue page is open, without a reload", async () => {
+    // Arrange
+    await page.goto(`${fixture.portal.url}/`);
+    const start = page.getByRole("button", { name: "Start working" });
+    const disabledAtFirst = await start.isDisabled();
+
+    // Act
+    loopCounter += 1;
+    fixture.queue.add(`loop-${loopCounter}`, { taskObject: `s3://bucket-a/${IMAGE_KEY}` }, workerTemplate);
+
+    // Assert
+    expect(disabledAtFirst).toBe(true);
+    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+    expect(await page.getByTestId("waiting").textContent()).toBe("1");
+    expect(await page.locator("#waiting-noun").textContent()).toBe("task waiting for you");
+  });
+
   it("shows the model's guess and never the task token", async () => {
     // Arrange
     await openTask(workerTemplate, {

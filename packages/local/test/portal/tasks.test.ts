@@ -146,6 +146,27 @@ describe("working on tasks", () => {
     expect(body).toMatch(/<strong>1<\/strong> done this session/);
   });
 
+  it("counts tasks that arrive after the home page was rendered, for that page to enable its button", async () => {
+    // Arrange
+    fixture = await startPortal();
+    const client = await reviewer(fixture, "ana");
+    const home = await (await client.get("/")).text();
+
+    // Act
+    fixture.queue.add("loop-1", input());
+    fixture.queue.add("loop-2", input());
+    const live = await client.get("/queue");
+    const signedOut = await new Browserish(fixture.portal.url).get("/queue");
+
+    // Assert
+    expect(home).toMatch(/id="start-working" disabled/);
+    expect(live.status).toBe(200);
+    expect(live.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await live.json()).toEqual({ waiting: 2 });
+    expect(signedOut.status).toBe(401);
+    expect(await signedOut.json()).toMatchObject({ error: "SignInRequired" });
+  });
+
   it("says all done after the last task", async () => {
     // Arrange
     fixture = await startPortal();

@@ -36,6 +36,28 @@
       }
     });
 
+    // The queue's count on the home page follows new tasks, so a reviewer who opened the portal
+    // before the work arrived need not reload it.
+    const waiting = document.getElementById("waiting");
+    const startWorking = document.getElementById("start-working");
+    if (waiting && startWorking) {
+      const noun = document.getElementById("waiting-noun");
+      const refresh = async () => {
+        try {
+          const response = await fetch("/queue", { headers: { accept: "application/json" } });
+          if (!response.ok) return;
+          const { waiting: count } = await response.json();
+          if (typeof count !== "number") return;
+          waiting.textContent = String(count);
+          if (noun) noun.textContent = count === 1 ? "task waiting for you" : "tasks waiting for you";
+          startWorking.disabled = count === 0;
+        } catch {
+          // The local cloud is stopping or restarting; the next tick tries again.
+        }
+      };
+      setInterval(refresh, 2000);
+    }
+
     // The hold countdown: measured against the server's clock at render time, not the browser's.
     const timer = document.querySelector(".timer[data-held-until]");
     if (timer) {

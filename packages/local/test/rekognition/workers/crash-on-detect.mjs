@@ -10,7 +10,7 @@ if (!marker || existsSync(marker)) {
 } else {
   writeFileSync(marker, "crashed once");
   parentPort.on("message", (message) => {
-    if (message.kind === "detect") process.exit(7);
+    if (message.kind === "request") process.exit(7);
   });
   parentPort.postMessage({ kind: "ready" });
 }
