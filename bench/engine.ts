@@ -238,15 +238,15 @@ async function syncLatencyMs(): Promise<number> {
 
 function format(rows: Row[], syncMs: number): string {
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), Node ${process.version}, ${process.platform}; one fdatasync takes ${syncMs.toFixed(2)} ms here (median of 21).`,
-    "The local engine appends every transition to its execution's on-disk history with write(2) before it takes effect",
-    "(a killed process loses nothing); aws-local-stepfunctions keeps nothing. Both run the same definitions with the same",
-    "canned Lambda results in the same process. An acknowledged StartExecution must also survive a power cut: its record",
-    "goes to a shared write-ahead journal, and one fdatasync covers every start waiting at that moment (group commit), so",
-    "500 concurrent starts cost a couple of syncs rather than 500. A checkpoint every second flushes the histories and",
-    "retires the journal. Definitions are stored once by hash instead of being repeated in every history.",
-    "What remains for short executions is per-execution work: creating one history file each (open(2) of a new file",
-    "measured 0.1 ms per execution in a CPU profile, about half of the gap on review-image) and writing its events.",
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), Node ${process.version} (flags \`${process.execArgv.join(" ") || "none"}\`), ${process.platform}; one fdatasync takes ${syncMs.toFixed(2)} ms here (median of 21).`,
+    "The local engine records every transition in its write-ahead journal before anything outside the engine can",
+    "depend on it (a killed process loses only steps no one saw); aws-local-stepfunctions keeps nothing. Both run",
+    "the same definitions with the same canned Lambda results in the same process, built as npm start runs the",
+    "local cloud (packages/local/build.mjs) and with its process settings. The events of one event-loop turn reach",
+    "the journal with one write(2), and an acknowledged StartExecution also survives a power cut: one fdatasync",
+    "covers every start waiting at that moment (group commit), so 500 concurrent starts cost a couple of syncs.",
+    "A checkpoint every second reads the retired journal segments back, writes each history's new events into its",
+    "own file, flushes them and deletes the segments. Definitions are stored once by hash, not in every history.",
     `Each figure is the median of ${ROUNDS} alternating rounds after one untimed warm-up round of each engine.`,
     "",
     "| Workflow | Transitions | Local engine (transitions/s) | aws-local-stepfunctions (transitions/s) | Ratio | Peak RSS local / reference (MB) |",
@@ -263,7 +263,7 @@ function format(rows: Row[], syncMs: number): string {
 }
 
 /** Timed rounds per engine and workflow, after one untimed warm-up round of each. */
-const ROUNDS = 5;
+const ROUNDS = 11;
 
 /** One timed round: the local engine's also counts its state transitions. */
 interface Measured {

@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: runs every module in bench/ that exports `run()`, one after another, each as the
  * local cloud runs under `npm start`: bundled into plain JavaScript (packages/local/build.mjs) and
- * started in a process of its own with the same thread pool and malloc settings as the npm bin.
+ * started in a process of its own with the same process settings as the npm bin.
  * `npm run bench -- engine perf` runs only those.
  */
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildBundles, WORKER_ENTRIES } from "@secondlook/local/build.mjs";
+import { buildBundles, runSettings, WORKER_ENTRIES } from "@secondlook/local/build.mjs";
 import { REPO_ROOT } from "@secondlook/local/paths";
 
 const dir = import.meta.dirname;
@@ -18,10 +18,7 @@ const only = process.argv.slice(2);
 const EXPORTS_RUN = /export\s+(async\s+)?function\s+run\s*\(/;
 
 /** The process settings packages/local/bin/secondlook.js gives the local cloud. */
-const PROCESS_ENV = {
-  UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || "16",
-  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX || "2",
-};
+const { execArgv, env } = runSettings();
 
 const files: string[] = [];
 for (const file of (await readdir(dir)).sort()) {
@@ -34,10 +31,7 @@ for (const file of files) {
   // The worker threads' modules go beside the benchmark, where the bundled cloud looks for them.
   await buildBundles({ entries: { [name]: join(dir, file), ...WORKER_ENTRIES }, outdir: BUILD });
   console.log(`\n== bench/${file} ==`);
-  const child = spawn(process.execPath, [join(BUILD, `${name}.mjs`)], {
-    stdio: "inherit",
-    env: { ...process.env, ...PROCESS_ENV },
-  });
+  const child = spawn(process.execPath, [...execArgv, join(BUILD, `${name}.mjs`)], { stdio: "inherit", env });
   const code = await new Promise<number | null>((done, fail) => {
     child.on("error", fail);
     child.on("exit", done);

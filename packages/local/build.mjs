@@ -36,6 +36,28 @@ export const WORKER_ENTRIES = {
 export const LOCAL_ENTRIES = { secondlook: join(HERE, "src", "cli", "main.ts"), ...WORKER_ENTRIES };
 const META = "build-meta.json";
 
+/**
+ * How the built cloud is run (the npm bin, the benchmarks). libuv sizes its thread pool once, at
+ * first use, from UV_THREADPOOL_SIZE; its default of 4 threads is shared by history fdatasyncs,
+ * every local S3 file operation and sharp, and left the local cloud idle waiting for a thread
+ * (bench/perf.ts). glibc gives each thread that allocates its own malloc arenas, and sharp's
+ * buffers spread over 16 threads' arenas raised peak RSS; two arenas keep it flat. V8 lets the old
+ * generation grow to up to four times what survived the last full collection before it collects
+ * again: over a long batch the process held a hundred megabytes and more of garbage; growing by
+ * half at most bounds that at the price of more (concurrent) marking (bench/perf.ts). Each is read
+ * only at startup, so the process gets them unless the user chose otherwise.
+ */
+export function runSettings(env = process.env) {
+  return {
+    execArgv: ["--heap-growing-percent=50"],
+    env: {
+      ...env,
+      UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE || "16",
+      MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX || "2",
+    },
+  };
+}
+
 /** Bare imports stay external, except our own workspaces, which are TypeScript to be bundled. */
 const externalDependencies = {
   name: "external-dependencies",

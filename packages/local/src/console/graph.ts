@@ -3,7 +3,7 @@
  * bottom, like the Step Functions console) and drawn as SVG on the server, each state coloured by
  * what the execution's history says happened to it.
  */
-import ELK, { type ElkExtendedEdge, type ElkNode } from "elkjs/lib/elk.bundled.js";
+import type { ELK as Elk, ElkExtendedEdge, ElkNode } from "elkjs/lib/elk.bundled.js";
 import { html, type SafeHtml } from "../portal/html";
 import type { ExecutionStatus, HistoryEvent } from "../states/engine";
 
@@ -145,7 +145,15 @@ interface Laid {
   height: number;
 }
 
-const elk = new ELK();
+/**
+ * ELK, loaded when the console first draws a graph: the bundled layout engine holds about 20 MB,
+ * which a local cloud nobody opens the console of need not carry.
+ */
+let elk: Promise<Elk> | undefined;
+function layoutEngine(): Promise<Elk> {
+  elk ??= import("elkjs/lib/elk.bundled.js").then(({ default: ELK }) => new ELK());
+  return elk;
+}
 const round = (v: number) => Math.round(v * 10) / 10;
 
 async function layout(states: string[], edges: Transition[]): Promise<Laid> {
@@ -168,7 +176,7 @@ async function layout(states: string[], edges: Transition[]): Promise<Laid> {
       (edge, i): ElkExtendedEdge => ({ id: `e${i}`, sources: [edge.from], targets: [edge.to] }),
     ),
   };
-  const out = await elk.layout(graph);
+  const out = await (await layoutEngine()).layout(graph);
   return {
     nodes: (out.children ?? []).map((n) => ({
       id: n.id,

@@ -6,12 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type FunctionKey, Functions } from "@secondlook/core/blueprint";
-import type { Context } from "aws-lambda";
 import { type LambdaInvoker, LOCAL_ACCOUNT, LOCAL_REGION } from "../contracts";
 import { WorkerPool, WorkerStoppedError } from "../workers";
-import type { Invocation } from "./sandbox";
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
+import { callHandler, type Handler, type Invocation } from "./invocation";
 
 /** Lambda's default timeout for our functions; a handler running longer fails like Lambda's. */
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -134,7 +131,8 @@ interface Runtime {
 function inProcess(load: HandlerLoader): Runtime {
   const loaded = new Map<string, Promise<Handler>>();
   return {
-    async invoke({ handlerFile, event, context }) {
+    async invoke(invocation) {
+      const { handlerFile } = invocation;
       let handler = loaded.get(handlerFile);
       if (!handler) {
         handler = load(handlerFile);
@@ -142,16 +140,7 @@ function inProcess(load: HandlerLoader): Runtime {
         // A module that failed to load is retried on the next invocation, as a new Lambda sandbox would.
         handler.catch(() => loaded.delete(handlerFile));
       }
-      const run = await handler;
-      const { deadline, ...fields } = context;
-      const result = await run(event, {
-        ...fields,
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-        done: () => undefined,
-        fail: () => undefined,
-        succeed: () => undefined,
-      });
-      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+      return callHandler(await handler, invocation);
     },
     async close() {},
   };

@@ -4,18 +4,9 @@
  * Like a Lambda execution environment it keeps a handler's module (and so its clients) loaded
  * between invocations. Started by invoker.ts through sandbox-entry.mjs (or the bundle of that name).
  */
-import type { Context } from "aws-lambda";
-import { type Request, serveRequests } from "../workers";
+import { serveRequests } from "../workers";
 import { HANDLER_MODULES } from "./handlers";
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-/** What an invocation carries besides the event: the context, with the deadline in epoch ms. */
-export interface Invocation {
-  handlerFile: string;
-  event: unknown;
-  context: Omit<Context, "getRemainingTimeInMillis" | "done" | "fail" | "succeed"> & { deadline: number };
-}
+import { callHandler, type Handler, type Invocation } from "./invocation";
 
 const handlers = new Map<string, Promise<Handler>>();
 
@@ -38,16 +29,6 @@ async function handlerOf(file: string): Promise<Handler> {
   return handler;
 }
 
-serveRequests<Invocation>(async ({ handlerFile, event, context }) => {
-  const handler = await handlerOf(handlerFile);
-  const { deadline, ...fields } = context;
-  const result = await handler(event, {
-    ...fields,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  });
-  // Lambda returns the result through JSON: undefined becomes null, dates become strings.
-  return result === undefined ? null : JSON.parse(JSON.stringify(result));
-});
+serveRequests<Invocation>(async (invocation) =>
+  callHandler(await handlerOf(invocation.handlerFile), invocation),
+);

@@ -37,6 +37,49 @@ function detailsMember(type: string): string {
   return `${type[0]?.toLowerCase()}${type.slice(1)}EventDetails`;
 }
 
+/** Fields of an event's details that hold state data as JSON text the engine made. */
+const DATA_FIELDS = new Set(["input", "output", "parameters"]);
+
+/**
+ * One event as a history line. State data (input, output, parameters) is JSON text the engine made
+ * itself with JSON.stringify; an object or array goes into the line as it is instead of escaped as
+ * a string, which it is most of, and `parseEvent` turns it back into the very same text.
+ * ExecutionStarted's input is the caller's own text and stays a string. Written by hand for one
+ * fixed shape: JSON.stringify of the whole event took twice as long (bench/engine.ts).
+ */
+export function eventLine(event: StoredEvent): string {
+  let line = `{"id":${event.id},"previousEventId":${event.previousEventId},"timestamp":${event.timestamp},"type":${JSON.stringify(event.type)},"scope":${JSON.stringify(event.scope)}`;
+  const details = event.details;
+  if (details) {
+    const verbatim = event.type === "ExecutionStarted";
+    let body = "";
+    for (const key in details) {
+      const value = details[key];
+      if (value === undefined) continue;
+      const first = typeof value === "string" ? value.charCodeAt(0) : 0;
+      const raw = !verbatim && (first === 0x7b || first === 0x5b) && DATA_FIELDS.has(key);
+      body += `${body ? "," : ""}${JSON.stringify(key)}:${raw ? value : JSON.stringify(value)}`;
+    }
+    line += `,"details":{${body}}`;
+  }
+  if (event.meta !== undefined) line += `,"meta":${JSON.stringify(event.meta)}`;
+  return `${line}}`;
+}
+
+/** Parses a history line back into the event `eventLine` wrote (or one written before it existed). */
+export function parseEvent(line: string): StoredEvent {
+  const event = JSON.parse(line) as StoredEvent;
+  const details = event.details;
+  if (details) {
+    for (const field of DATA_FIELDS) {
+      const value = details[field];
+      // JSON.stringify writes a value the same way every time: this is the text the engine made.
+      if (value !== undefined && typeof value !== "string") details[field] = JSON.stringify(value);
+    }
+  }
+  return event;
+}
+
 /**
  * Reads a log; a torn last line (the process died mid-write) never took effect and is dropped,
  * and cut from the file, so the events appended after a restart start on a line of their own.
@@ -51,7 +94,7 @@ export function readLog(file: string): StoredEvent[] {
   for (const [i, line] of lines.entries()) {
     if (!line) continue;
     try {
-      events.push(JSON.parse(line) as StoredEvent);
+      events.push(parseEvent(line));
     } catch (error) {
       if (i >= lines.length - 2) break;
       throw new Error(`Corrupt history line ${i + 1} in ${file}: ${(error as Error).message}`);
@@ -71,12 +114,9 @@ export function readLogEnds(file: string): { first?: StoredEvent; last?: StoredE
   const lastEnd = bytes.length - 1;
   if (firstEnd >= 0 && bytes[lastEnd] === 0x0a) {
     try {
-      const first = JSON.parse(bytes.subarray(0, firstEnd).toString("utf8")) as StoredEvent;
+      const first = parseEvent(bytes.subarray(0, firstEnd).toString("utf8"));
       const lastStart = bytes.lastIndexOf(0x0a, lastEnd - 1) + 1;
-      const last =
-        lastStart === 0
-          ? first
-          : (JSON.parse(bytes.subarray(lastStart, lastEnd).toString("utf8")) as StoredEvent);
+      const last = lastStart === 0 ? first : parseEvent(bytes.subarray(lastStart, lastEnd).toString("utf8"));
       return { first, last };
     } catch {
       // Falls through to the full read, which knows which damage a crash can leave.
@@ -88,8 +128,11 @@ export function readLogEnds(file: string): { first?: StoredEvent; last?: StoredE
 
 /** Where an execution log's lines go first: the shared write-ahead journal (journal.ts). */
 export interface LogSink {
-  /** Records one line for `log`; the sink writes it before anything outside the engine sees it. */
-  append(log: ExecutionLog, line: string): void;
+  /**
+   * Records the line of event `id` for `log` (ids count up from 1, one line each); the sink writes
+   * it before anything outside the engine sees it.
+   */
+  append(log: ExecutionLog, id: number, line: string): void;
 }
 
 /**
@@ -114,7 +157,7 @@ export class ExecutionLog {
 
   append(event: StoredEvent): void {
     if (this.closed) throw new Error(`History ${this.file} is closed`);
-    this.sink.append(this, JSON.stringify(event));
+    this.sink.append(this, event.id, eventLine(event));
   }
 
   /** Refuses further appends; what was appended still reaches the file with the next checkpoint. */

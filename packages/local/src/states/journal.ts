@@ -23,7 +23,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { type ExecutionLog, type LogSink, readLog } from "./history";
@@ -236,21 +236,88 @@ export function replayJournal(journalDir: string, executionsDir: string): number
   return applied;
 }
 
-/** Lines of one execution log that are in the journal but not yet known on disk in its file. */
+/**
+ * Lines of one execution log that are in the journal but not yet known on disk in its file. The
+ * lines themselves are not kept: the checkpoint reads them back from the sealed segments, so a
+ * second of history does not sit in the heap twice (as events and as text) until it is written,
+ * which cost the engine's garbage collector more than writing it (bench/engine.ts).
+ */
 interface Unwritten {
   log: ExecutionLog;
-  lines: string[];
+  /** The event ids of the first and last of the lines: each event id is one line, in order. */
+  firstId: number;
+  lastId: number;
   /** The journal record number of the last of the lines. */
   lastSeq: number;
   /** Called once the lines are in the log's file and flushed. */
   written: (() => void)[];
 }
 
+/** How `append` frames a line: a record naming the log, with the line as its one event. */
+const RECORD_HEAD = Buffer.from('{"log":"');
+const RECORD_MIDDLE = Buffer.from('","events":[');
+const RECORD_TAIL = Buffer.from("]}\n");
+const EVENT_ID_HEAD = Buffer.from('{"id":');
+
+/**
+ * The lines for the logs in `wanted` that a segment's records hold, in order, by log name. A line
+ * is taken only when its event id is the next one its log lacks: the lines an earlier checkpoint
+ * already wrote, and the copies a torn write left behind (see `flush`), are passed over. A record
+ * cut short by a crash or a failed write ends the segment, as in `readSegment`.
+ */
+function collectLines(
+  segment: Buffer,
+  wanted: Map<string, Unwritten>,
+  next: Map<string, number>,
+  into: Map<string, Buffer[]>,
+) {
+  let start = 0;
+  for (;;) {
+    const end = segment.indexOf(0x0a, start);
+    if (end < 0) return;
+    const record = segment.subarray(start, end + 1);
+    start = end + 1;
+    // Log names hold no quotes (see `append`): the first `","events":[` ends the name.
+    const middleAt = record.indexOf(RECORD_MIDDLE, RECORD_HEAD.length);
+    const lineAt = middleAt + RECORD_MIDDLE.length;
+    if (
+      middleAt < 0 ||
+      record.length <= lineAt + RECORD_TAIL.length ||
+      !record.subarray(0, RECORD_HEAD.length).equals(RECORD_HEAD) ||
+      !record.subarray(record.length - RECORD_TAIL.length).equals(RECORD_TAIL)
+    ) {
+      return;
+    }
+    const name = record.toString("utf8", RECORD_HEAD.length, middleAt);
+    const entry = wanted.get(name);
+    if (!entry) continue;
+    const line = record.subarray(lineAt, record.length - RECORD_TAIL.length);
+    if (!line.subarray(0, EVENT_ID_HEAD.length).equals(EVENT_ID_HEAD)) return;
+    let id = 0;
+    for (let i = EVENT_ID_HEAD.length; i < line.length; i++) {
+      const digit = (line[i] as number) - 0x30;
+      if (digit < 0 || digit > 9) break;
+      id = id * 10 + digit;
+    }
+    const expected = next.get(name) ?? entry.firstId;
+    if (id !== expected) continue;
+    next.set(name, id + 1);
+    let lines = into.get(name);
+    if (!lines) {
+      lines = [];
+      into.set(name, lines);
+    }
+    lines.push(line, NEWLINE);
+  }
+}
+
+const NEWLINE = Buffer.from("\n");
+
 /**
  * Appends `text` to `file` and flushes it. A write that fails part way is cut back off, so the
  * next checkpoint's retry cannot leave a torn line in the middle of a log.
  */
-async function appendDurably(file: string, text: string): Promise<void> {
+async function appendDurably(file: string, text: Uint8Array): Promise<void> {
   const handle = await open(file, "a");
   try {
     const { size } = await handle.stat();
@@ -313,7 +380,7 @@ export class Journal implements LogSink {
     syncDirectorySync(journalDir);
   }
 
-  append(log: ExecutionLog, line: string): void {
+  append(log: ExecutionLog, id: number, line: string): void {
     if (this.closed) throw new Error("The journal is closed");
     // Log names are the engine's own hex hashes: nothing in them needs escaping.
     const record = `{"log":"${log.name}","events":[${line}]}\n`;
@@ -321,7 +388,9 @@ export class Journal implements LogSink {
     // than grown: a burst would otherwise allocate ever larger buffers, each a trigger for a GC.
     const most = record.length * 3;
     if (this.buffered + most > this.buffer.length) {
-      if (this.bufferedRecords > 0) this.flushFull();
+      // A failure keeps the records buffered and reaches whoever waits on them (an effect, an
+      // acknowledgement); this record then joins them.
+      if (this.bufferedRecords > 0) this.flushQuietly();
       // Still no room: the write failed and kept its records, or this one record is that large.
       if (this.buffered + most > this.buffer.length) {
         const grown = Buffer.allocUnsafe(Math.max(this.buffered + most, BUFFER_BYTES));
@@ -334,11 +403,11 @@ export class Journal implements LogSink {
     const seq = ++this.seq;
     let entry = this.unwritten.get(log.file);
     if (!entry) {
-      entry = { log, lines: [], lastSeq: seq, written: [] };
+      entry = { log, firstId: id, lastId: id, lastSeq: seq, written: [] };
       this.unwritten.set(log.file, entry);
     }
     entry.log = log;
-    entry.lines.push(line);
+    entry.lastId = id;
     entry.lastSeq = seq;
     this.scheduleWrite();
   }
@@ -420,20 +489,7 @@ export class Journal implements LogSink {
     for (const waiter of waiters) waiter.resolve();
   }
 
-  /**
-   * Writes a full buffer out in the middle of a turn. A failure keeps the records buffered, as
-   * `flush` does, and reaches whoever waits on them (an effect, an acknowledgement); the event
-   * being appended stays in memory for the next write.
-   */
-  private flushFull(): void {
-    try {
-      this.flush();
-    } catch {
-      // Reported through the waiters; the buffer is kept and the next write tries again.
-    }
-  }
-
-  /** Writes the buffer unless that fails; for readers, who answer with what is in memory anyway. */
+  /** Writes the buffer unless that fails (readers answer with what is in memory anyway). */
   flushQuietly(): void {
     try {
       this.flush();
@@ -502,12 +558,21 @@ export class Journal implements LogSink {
         closeSync(next.fd);
         throw error;
       }
+      try {
+        // Records appended while the directory was synced: the logs are written from the sealed
+        // segments alone, so every record the checkpoint takes must be in one of them.
+        this.flush();
+      } catch (error) {
+        closeSync(next.fd);
+        unlinkSync(next.file);
+        throw error;
+      }
       this.retired.push(this.current);
       this.current = next;
     }
     const sealed = this.retired.splice(0);
     try {
-      await this.writeLogs();
+      await this.writeLogs(sealed);
     } catch (error) {
       this.retired.unshift(...sealed);
       throw error;
@@ -520,15 +585,37 @@ export class Journal implements LogSink {
   }
 
   /**
-   * Writes every log's unwritten lines into its file. Taken after any segment switch: every record
-   * in a sealed segment is among them. A log whose write fails keeps its lines for the next try.
+   * Writes every log's unwritten lines into its file, read back from `segments`. Taken right after
+   * the segment switch, with every record written: the segments hold each line it takes. A log
+   * whose write fails keeps its lines (in the segments, which stay) for the next try.
    */
-  private async writeLogs() {
+  private async writeLogs(segments: readonly Segment[]) {
     this.writing = this.unwritten;
     this.unwritten = new Map();
     const batch = [...this.writing.values()];
+    const byName = new Map(batch.map((entry) => [entry.log.name, entry]));
+    const next = new Map<string, number>();
+    const lines = new Map<string, Buffer[]>();
+    let read: unknown;
+    for (const segment of segments) {
+      if (batch.length === 0) break;
+      try {
+        collectLines(await readFile(segment.file), byName, next, lines);
+      } catch (error) {
+        read = error;
+        break;
+      }
+    }
     const outcomes = await Promise.allSettled(
-      batch.map((entry) => appendDurably(entry.log.file, entry.lines.map((line) => `${line}\n`).join(""))),
+      batch.map(async (entry) => {
+        if (read) throw read;
+        if ((next.get(entry.log.name) ?? entry.firstId) !== entry.lastId + 1) {
+          throw new JournalReplayError(
+            `The journal lacks events ${next.get(entry.log.name) ?? entry.firstId}..${entry.lastId} of ${entry.log.name}`,
+          );
+        }
+        await appendDurably(entry.log.file, Buffer.concat(lines.get(entry.log.name) ?? []));
+      }),
     );
     // New logs' directory entries, which a journal record alone would otherwise have to recreate.
     const directory =
@@ -550,7 +637,7 @@ export class Journal implements LogSink {
       // Lines recorded meanwhile come after these: both go to the file together next time.
       const later = this.unwritten.get(entry.log.file);
       if (later) {
-        entry.lines.push(...later.lines);
+        entry.lastId = later.lastId;
         entry.lastSeq = later.lastSeq;
         entry.written.push(...later.written);
         entry.log = later.log;
@@ -578,7 +665,7 @@ export class Journal implements LogSink {
       flushed = false;
     }
     if (flushed) {
-      await this.writeLogs().catch(() => {
+      await this.writeLogs([...this.retired, this.current]).catch(() => {
         flushed = false;
       });
     }

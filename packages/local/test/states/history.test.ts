@@ -1,8 +1,17 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ExecutionLog, readLog, readLogEnds, type StoredEvent, toWireEvent } from "../../src/states/history";
+import {
+  ExecutionLog,
+  eventLine,
+  parseEvent,
+  readLog,
+  readLogEnds,
+  type StoredEvent,
+  toWireEvent,
+} from "../../src/states/history";
 import { openJournal } from "../../src/states/journal";
 import { after } from "../../src/states/timers";
 
@@ -111,6 +120,72 @@ describe("execution logs", () => {
     // Act / Assert
     expect(() => log.append(event(1))).toThrow(/closed/);
     await journal.close();
+  });
+});
+
+describe("history lines", () => {
+  it("writes state data into the line as JSON rather than an escaped string, and reads back the same text", () => {
+    // Arrange
+    const entered: StoredEvent = {
+      ...event(2, "TaskStateEntered"),
+      details: {
+        name: "Detect",
+        input: '{"image":{"key":"a \\"b\\".png"}}',
+        inputDetails: { truncated: false },
+      },
+    };
+
+    // Act
+    const line = eventLine(entered);
+
+    // Assert
+    expect(line).toContain('"input":{"image":{"key":"a \\"b\\".png"}}');
+    expect(JSON.parse(line)).toMatchObject({ id: 2, type: "TaskStateEntered", scope: "" });
+    expect(parseEvent(line)).toEqual(entered);
+  });
+
+  it("keeps ExecutionStarted's input exactly as the caller sent it", () => {
+    // Arrange
+    const started: StoredEvent = {
+      ...event(1, "ExecutionStarted"),
+      details: { input: '{ "spaced" : [1, 2] }', inputDetails: { truncated: false } },
+    };
+
+    // Act
+    const back = parseEvent(eventLine(started));
+
+    // Assert
+    expect(back.details?.input).toBe('{ "spaced" : [1, 2] }');
+  });
+
+  it("round-trips any state data, meta and names, and reads lines written as plain JSON before", () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.jsonValue(),
+        fc.string(),
+        fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }),
+        (output, parameters, name, meta) => {
+          // Arrange
+          const stored: StoredEvent = {
+            ...event(3, "TaskSucceeded"),
+            details: { name, output: JSON.stringify(output), parameters: JSON.stringify(parameters) },
+            ...(meta === undefined ? {} : { meta }),
+          };
+
+          // JSON has no -0: a history line, like any JSON, keeps it as 0.
+          const expected = JSON.parse(JSON.stringify(stored)) as StoredEvent;
+
+          // Act
+          const line = eventLine(stored);
+
+          // Assert
+          expect(parseEvent(line)).toEqual(expected);
+          expect(parseEvent(JSON.stringify(stored))).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -325,6 +325,69 @@ describe("a journal write that fails", () => {
   });
 });
 
+describe("the checkpoint, which reads the logs' lines back from the journal", () => {
+  it("writes a record a torn write left whole, and wrote again, into its log once", async () => {
+    // Arrange: the second write stops five bytes into its second record, so its first record is
+    // whole in the torn segment and written again into the next one.
+    let writes = 0;
+    const tearSecond = (fd: number, bytes: Uint8Array) => {
+      writes++;
+      if (writes !== 2) return writeSync(fd, bytes);
+      return writeSync(fd, bytes.subarray(0, Buffer.from(bytes).indexOf(0x0a) + 6));
+    };
+    const journal = openJournal(dir, executionsDir, tearSecond);
+    const [a, b, c] = [LOG_A, LOG_B, `${"c".repeat(40)}.jsonl`].map(
+      (name) => new ExecutionLog(join(executionsDir, name), journal),
+    ) as [ExecutionLog, ExecutionLog, ExecutionLog];
+    a.append(event(1, "ExecutionStarted"));
+    journal.flush();
+    b.append(event(1, "ExecutionStarted"));
+    c.append(event(1, "ExecutionStarted"));
+    expect(() => journal.flush()).toThrow(/Short write/);
+    b.append(event(2));
+
+    // Act
+    await journal.checkpoint();
+    await journal.close();
+
+    // Assert
+    expect(readLog(a.file).map((e) => e.id)).toEqual([1]);
+    expect(readLog(b.file).map((e) => e.id)).toEqual([1, 2]);
+    expect(readLog(c.file).map((e) => e.id)).toEqual([1]);
+  });
+
+  it("keeps the lines of a log it cannot write for the next checkpoint, and writes the others once", async () => {
+    // Arrange: B's file cannot be opened (a folder stands in its place) during the first checkpoint.
+    const journal = openJournal(dir, executionsDir);
+    const a = new ExecutionLog(join(executionsDir, LOG_A), journal);
+    const b = new ExecutionLog(join(executionsDir, LOG_B), journal);
+    a.append(event(1, "ExecutionStarted"));
+    b.append(event(1, "ExecutionStarted"));
+    b.append(event(2));
+    await mkdir(b.file);
+
+    // Act
+    const first = await journal.checkpoint().then(
+      () => "written",
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    const heldAfterFailure = [journal.holds(a.file), journal.holds(b.file)];
+    await rm(b.file, { recursive: true });
+    a.append(event(2));
+    b.append(event(3));
+    await journal.checkpoint();
+    const segmentsLeft = readdirSync(dir).filter((f) => f.startsWith("journal-")).length;
+    await journal.close();
+
+    // Assert
+    expect(first).toBe("EISDIR");
+    expect(heldAfterFailure).toEqual([false, true]);
+    expect(readLog(a.file).map((e) => e.id)).toEqual([1, 2]);
+    expect(readLog(b.file).map((e) => e.id)).toEqual([1, 2, 3]);
+    expect(segmentsLeft).toBe(1);
+  });
+});
+
 describe("batched journal writes", () => {
   it("writes the events of 100 executions recorded in one turn with a single write(2)", async () => {
     // Arrange
