@@ -258,6 +258,7 @@ const RECORD_HEAD = Buffer.from('{"log":"');
 const RECORD_MIDDLE = Buffer.from('","events":[');
 const RECORD_TAIL = Buffer.from("]}\n");
 const EVENT_ID_HEAD = Buffer.from('{"id":');
+const NEWLINE = Buffer.from("\n");
 
 /**
  * The lines for the logs in `wanted` that a segment's records hold, in order, by log name. A line
@@ -310,8 +311,6 @@ function collectLines(
     lines.push(line, NEWLINE);
   }
 }
-
-const NEWLINE = Buffer.from("\n");
 
 /**
  * Appends `text` to `file` and flushes it. A write that fails part way is cut back off, so the
