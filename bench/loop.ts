@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT } from "../packages/local/src/cloud";
+import { REPO_ROOT } from "@secondlook/local/paths";
 import { formatRounds, type RoundResult, runLoopBenchmark } from "../packages/local/src/demo/loop";
 
 const SECTION_START = "<!-- bench:loop:start -->";

@@ -8,4 +8,5 @@ export declare function buildBundles(options: {
 }): Promise<string>;
 export declare function isStale(outdir: string, entries: Record<string, string>): boolean;
 export declare function ensureBuilt(): Promise<string>;
+export declare function runWorkerEntry(name: string): Promise<void>;
 export declare function runSettings(env?: NodeJS.ProcessEnv): { execArgv: string[]; env: NodeJS.ProcessEnv };

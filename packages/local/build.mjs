@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -147,6 +147,22 @@ export function isStale(outdir, entries) {
     }
   }
   return false;
+}
+
+/**
+ * Runs worker `name` of WORKER_ENTRIES in this worker thread, for the stand-ins beside the sources
+ * (rekognition/worker-entry.mjs, lambda/sandbox-entry.mjs) used when the local cloud runs from its
+ * TypeScript sources (tests, tsx): a worker thread starts in bare Node. It runs the built worker
+ * when the bundle is current (the tests' global setup builds it), which starts in a fraction of the
+ * time, and otherwise loads the worker's source (and what it imports) through tsx.
+ */
+export async function runWorkerEntry(name) {
+  if (isStale(DIST, LOCAL_ENTRIES)) {
+    const { tsImport } = await import("tsx/esm/api");
+    await tsImport(pathToFileURL(WORKER_ENTRIES[name]).href, import.meta.url);
+  } else {
+    await import(pathToFileURL(join(DIST, `${name}.mjs`)).href);
+  }
 }
 
 /** Builds the local cloud's bundles into dist/ unless they are up to date; returns the CLI's file. */

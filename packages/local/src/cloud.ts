@@ -48,9 +48,6 @@ import { createLocalSsm } from "./ssm/ssm";
 import { substitute } from "./states/definition";
 import { createStatesEngine } from "./states/engine";
 
-/** Repository root, found from the package so the CLI works from any working directory. */
-export { REPO_ROOT };
-
 export interface LocalCloudOptions {
   /** Where everything is persisted; a restart finds all state here. */
   dataDir: string;

@@ -1,7 +1,7 @@
 /**
  * Worker threads that take CPU work off the local cloud's main thread, which serves every request,
  * runs the engine and the local S3: the detector's scoring (rekognition/pool.ts) and the Lambda
- * handlers with their AWS SDK clients (lambda/sandboxes.ts), as a Rekognition endpoint and Lambda
+ * handlers with their AWS SDK clients (lambda/sandbox.ts), as a Rekognition endpoint and Lambda
  * sandboxes are other machines on AWS. One pool speaks a small request/reply protocol with its
  * workers; `serveRequests` is the worker's side of it.
  */
@@ -49,6 +49,8 @@ export interface WorkerPoolOptions {
   setup?: () => unknown[];
   /** The workers' V8 heap limits (see Worker's resourceLimits). */
   resourceLimits?: { maxYoungGenerationSizeMb?: number };
+  /** Errors a worker may throw, rebuilt as these classes (by name) so callers' instanceof holds. */
+  errors?: Record<string, new (message: string) => Error>;
 }
 
 interface Pending {
@@ -152,7 +154,7 @@ export class WorkerPool {
       slot.pending.delete(reply.id);
       this.updateRef(slot);
       if (reply.kind === "ok") request.resolve(reply.value);
-      else request.reject(reviveError(reply.error));
+      else request.reject(reviveError(reply.error, this.options.errors));
     });
     worker.on("error", (error) => {
       failure = error;

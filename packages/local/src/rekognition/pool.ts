@@ -4,13 +4,7 @@
  * Models are sent to every worker once, when they start running; an image is sent per request.
  */
 import { availableParallelism } from "node:os";
-import {
-  reviveError,
-  type WireError,
-  WorkerPool,
-  WorkerPoolClosedError,
-  WorkerStoppedError,
-} from "../workers";
+import { WorkerPool, WorkerPoolClosedError, WorkerStoppedError } from "../workers";
 import { ImageDimensionsError, UnsupportedImageFormatError } from "./decode";
 import type { DetectorModel } from "./detector";
 import { PixelDataError } from "./features";
@@ -75,6 +69,7 @@ export function createDetectorPool(options: DetectorPoolOptions = {}): DetectorP
     // Beside this module in the sources (a stand-in that loads worker.ts) and in the bundle.
     entry: options.entry ?? new URL("./worker-entry.mjs", import.meta.url),
     setup: () => [...models].map(([key, model]): ModelMessage => ({ kind: "load", key, model })),
+    errors: KNOWN_ERRORS,
   });
 
   return {
@@ -100,7 +95,7 @@ export function createDetectorPool(options: DetectorPoolOptions = {}): DetectorP
         if (error instanceof WorkerStoppedError) {
           throw new DetectorWorkerError(`${error.message}; the image was not scored`);
         }
-        throw reviveError(error as WireError, KNOWN_ERRORS);
+        throw error;
       }
     },
     async close() {

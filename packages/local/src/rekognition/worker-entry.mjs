@@ -1,12 +1,5 @@
 // The detector worker's entry point when the local cloud runs from its TypeScript sources (tests,
-// tsx): a worker thread starts in bare Node. It runs the built worker when the bundle is current
-// (the tests' global setup builds it), which starts in a fraction of the time, and otherwise loads
-// worker.ts (and what it imports) through tsx.
-import { DIST, isStale, LOCAL_ENTRIES } from "../../build.mjs";
+// tsx): the built worker.ts when the bundle is current, else worker.ts itself (build.mjs).
+import { runWorkerEntry } from "../../build.mjs";
 
-if (isStale(DIST, LOCAL_ENTRIES)) {
-  const { tsImport } = await import("tsx/esm/api");
-  await tsImport("./worker.ts", import.meta.url);
-} else {
-  await import(new URL("worker-entry.mjs", `file://${DIST}/`).href);
-}
+await runWorkerEntry("worker-entry");

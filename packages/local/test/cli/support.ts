@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { DIST } from "../../build.mjs";
-import { REPO_ROOT } from "../../src/cloud";
+import { REPO_ROOT } from "../../src/paths";
 
 /** The CLI as `npm start` and `npx secondlook` run it: the bundle the global setup built. */
 const MAIN = join(DIST, "secondlook.mjs");

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../src/cloud";
 import { cloudClients } from "../../src/demo/bootstrap";
+import { REPO_ROOT } from "../../src/paths";
 import { freePort } from "../cli/support";
 
 const BIN = join(REPO_ROOT, "packages", "local", "bin", "secondlook.js");

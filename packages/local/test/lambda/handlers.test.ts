@@ -2,8 +2,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Functions } from "@secondlook/core/blueprint";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../src/cloud";
 import { HANDLER_MODULES } from "../../src/lambda/handlers";
+import { REPO_ROOT } from "../../src/paths";
 
 describe("the handler modules the local Lambda loads (protects: every function is in the bundle)", () => {
   it("names exactly the handlers of packages/functions and of the blueprint", async () => {

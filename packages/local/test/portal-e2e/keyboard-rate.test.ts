@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FlowDefinition } from "@secondlook/core/blueprint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../src/cloud";
+import { REPO_ROOT } from "../../src/paths";
 import {
   type BrowserCloud,
   flowWith,
