@@ -32,8 +32,10 @@ export interface RunIdentity {
   definition: Definition;
 }
 
-/** Where events go: the engine writes them to the log, memory and listeners. */
-/** Records an event: the engine gives it its id (in place) and returns it. */
+/**
+ * Where events go: the engine gives each its id (in place), writes it to the log, memory and
+ * listeners, and returns it.
+ */
 export type Emit = (event: StoredEvent) => StoredEvent;
 
 /** Largest history a STANDARD execution may have (AWS quota). */
