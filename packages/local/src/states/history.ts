@@ -37,6 +37,28 @@ function detailsMember(type: string): string {
   return `${type[0]?.toLowerCase()}${type.slice(1)}EventDetails`;
 }
 
+/**
+ * The `…Details` value of state data the engine never truncates. Shared by every event that carries
+ * one, so its line text is made once.
+ */
+export const DATA_DETAILS: Readonly<{ truncated: false }> = Object.freeze({ truncated: false });
+const DATA_DETAILS_TEXT = JSON.stringify(DATA_DETAILS);
+
+/**
+ * JSON.stringify of event types, scopes and detail keys: a handful of strings written over and
+ * over, so each is quoted once. Scopes of Map iterations are many; the cache stops growing at a
+ * bound and quotes the rest each time.
+ */
+const quotes = new Map<string, string>();
+function quoted(text: string): string {
+  let cached = quotes.get(text);
+  if (cached === undefined) {
+    cached = JSON.stringify(text);
+    if (quotes.size < 4096) quotes.set(text, cached);
+  }
+  return cached;
+}
+
 /** Fields of an event's details that hold state data as JSON text the engine made. */
 const DATA_FIELDS = new Set(["input", "output", "parameters"]);
 
@@ -48,7 +70,7 @@ const DATA_FIELDS = new Set(["input", "output", "parameters"]);
  * fixed shape: JSON.stringify of the whole event took twice as long (bench/engine.ts).
  */
 export function eventLine(event: StoredEvent): string {
-  let line = `{"id":${event.id},"previousEventId":${event.previousEventId},"timestamp":${event.timestamp},"type":${JSON.stringify(event.type)},"scope":${JSON.stringify(event.scope)}`;
+  let line = `{"id":${event.id},"previousEventId":${event.previousEventId},"timestamp":${event.timestamp},"type":${quoted(event.type)},"scope":${quoted(event.scope)}`;
   const details = event.details;
   if (details) {
     const verbatim = event.type === "ExecutionStarted";
@@ -58,7 +80,8 @@ export function eventLine(event: StoredEvent): string {
       if (value === undefined) continue;
       const first = typeof value === "string" ? value.charCodeAt(0) : 0;
       const raw = !verbatim && (first === 0x7b || first === 0x5b) && DATA_FIELDS.has(key);
-      body += `${body ? "," : ""}${JSON.stringify(key)}:${raw ? value : JSON.stringify(value)}`;
+      const text = raw ? value : value === DATA_DETAILS ? DATA_DETAILS_TEXT : JSON.stringify(value);
+      body += `${body ? "," : ""}${quoted(key)}:${text}`;
     }
     line += `,"details":{${body}}`;
   }

@@ -11,7 +11,7 @@ import { chooseNext } from "./choice";
 import { mapLimit, settleAll } from "./concurrency";
 import type { Catcher, Definition, Machine, Retrier, State } from "./definition";
 import { errorMatches, StatesError } from "./errors";
-import type { StoredEvent } from "./history";
+import { DATA_DETAILS, type StoredEvent } from "./history";
 import { callResource, childResult, parseResource, taskEvents } from "./integrations";
 import { readItems } from "./item-reader";
 import { type MapRunSpec, type ResultTransformation, runMapRun, stableId } from "./map-run";
@@ -86,7 +86,48 @@ interface Step {
 }
 
 const json = (value: unknown) => JSON.stringify(value ?? null);
-const dataDetails = { truncated: false };
+
+/**
+ * Every state's entry and exit event types, made once: `${Type}StateEntered` would be a new string
+ * at each of the hundreds of thousands of events a burst records, and each one hashed anew.
+ */
+const STATE_EVENTS = Object.fromEntries(
+  ["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"].map((type) => [
+    type,
+    { entered: `${type}StateEntered`, exited: `${type}StateExited` },
+  ]),
+) as Record<State["Type"], { entered: string; exited: string }>;
+
+/** The token wait of a task without a token: handed to its work, which never awaits it. */
+const NEVER: Promise<never> = new Promise(() => {});
+
+/** Each signal's abort listeners, behind the one EventTarget listener `whenAborted` gives it. */
+const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `listener` once when `signal` aborts; returns what stops listening. Every task attempt
+ * listens for its execution's stop, and EventTarget's own add and remove cost more than the rest
+ * of the attempt's bookkeeping (bench/engine.ts), so a signal gets one real listener and a Set.
+ */
+function whenAborted(signal: AbortSignal, listener: () => void): () => void {
+  let listeners = abortListeners.get(signal);
+  if (!listeners) {
+    const own = new Set<() => void>();
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const call of [...own]) call();
+        own.clear();
+      },
+      { once: true },
+    );
+    abortListeners.set(signal, own);
+    listeners = own;
+  }
+  listeners.add(listener);
+  const registered = listeners;
+  return () => registered.delete(listener);
+}
 
 /** Splits a scope's events into state visits, each starting at a `…StateEntered` event. */
 function visitsOf(events: StoredEvent[]): StoredEvent[][] {
@@ -273,10 +314,10 @@ export class ExecutionRun {
   ): Promise<Step> {
     const entered =
       visit?.[0] ??
-      this.emit(thread, `${state.Type}StateEntered`, {
+      this.emit(thread, STATE_EVENTS[state.Type].entered, {
         name,
         input: this.text(input),
-        inputDetails: dataDetails,
+        inputDetails: DATA_DETAILS,
       });
     const recorded = visit?.slice(1) ?? [];
     let step: Step;
@@ -294,8 +335,8 @@ export class ExecutionRun {
     const next = step.next ?? (state.End ? undefined : state.Next);
     this.emit(
       thread,
-      `${state.Type}StateExited`,
-      { name, output: this.text(step.output), outputDetails: dataDetails },
+      STATE_EVENTS[state.Type].exited,
+      { name, output: this.text(step.output), outputDetails: DATA_DETAILS },
       next === undefined ? undefined : { next },
     );
     return { output: step.output, next };
@@ -527,7 +568,7 @@ export class ExecutionRun {
       };
       const details =
         resource.family === "lambda-function"
-          ? { resource: resource.resource, input: json(params), inputDetails: dataDetails, ...timing }
+          ? { resource: resource.resource, input: json(params), inputDetails: DATA_DETAILS, ...timing }
           : {
               ...identity,
               region: this.identity.stateMachineArn.split(":")[3],
@@ -563,7 +604,7 @@ export class ExecutionRun {
             this.emit(thread, "TaskSubmitted", {
               ...identity,
               output: json(response),
-              outputDetails: dataDetails,
+              outputDetails: DATA_DETAILS,
             });
           }
           if (resource.pattern === "callback") return waiter;
@@ -576,8 +617,8 @@ export class ExecutionRun {
       thread,
       names.succeeded,
       resource.family === "lambda-function"
-        ? { output: json(result), outputDetails: dataDetails }
-        : { ...identity, output: json(result), outputDetails: dataDetails },
+        ? { output: json(result), outputDetails: DATA_DETAILS }
+        : { ...identity, output: json(result), outputDetails: DATA_DETAILS },
     );
     return result;
   }
@@ -604,13 +645,13 @@ export class ExecutionRun {
         settled = true;
         for (const timer of timers) timer.clear();
         heartbeatTimer?.clear();
-        thread.signal.removeEventListener("abort", onAbort);
+        stopListening();
         if (token) this.services.tokens.delete(token);
         settle();
       };
       const onAbort = () => finish(() => reject(thread.signal.reason));
       if (thread.signal.aborted) return onAbort();
-      thread.signal.addEventListener("abort", onAbort, { once: true });
+      const stopListening = whenAborted(thread.signal, onAbort);
       const now = () => this.services.clock.now().getTime();
       if (timeout !== undefined) {
         const timer = after(startedAt + this.scaled(timeout) - now(), () =>
@@ -626,7 +667,7 @@ export class ExecutionRun {
         );
       };
       armHeartbeat(startedAt);
-      let waiter: Promise<unknown> = new Promise(() => {});
+      let waiter: Promise<unknown> = NEVER;
       if (token) {
         waiter = new Promise(() => {
           this.services.tokens.set(token, {
