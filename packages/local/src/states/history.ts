@@ -45,11 +45,14 @@ export const DATA_DETAILS: Readonly<{ truncated: false }> = Object.freeze({ trun
 const DATA_DETAILS_TEXT = JSON.stringify(DATA_DETAILS);
 
 /**
- * JSON.stringify of event types, scopes and detail keys: a handful of strings written over and
- * over, so each is quoted once. Scopes of Map iterations are many; the cache stops growing at a
- * bound and quotes the rest each time.
+ * JSON.stringify of event types, scopes, detail keys and short detail values (state names, resource
+ * names, Regions): a handful of strings written over and over, so each is quoted once. Scopes of
+ * Map iterations and names of executions are many; the cache stops growing at a bound and quotes
+ * the rest each time.
  */
 const quotes = new Map<string, string>();
+/** Strings longer than this (causes, ARNs with ids in them) are rarely written twice: not cached. */
+const QUOTED_LENGTH = 64;
 function quoted(text: string): string {
   let cached = quotes.get(text);
   if (cached === undefined) {
@@ -80,12 +83,25 @@ export function eventLine(event: StoredEvent): string {
       if (value === undefined) continue;
       const first = typeof value === "string" ? value.charCodeAt(0) : 0;
       const raw = !verbatim && (first === 0x7b || first === 0x5b) && DATA_FIELDS.has(key);
-      const text = raw ? value : value === DATA_DETAILS ? DATA_DETAILS_TEXT : JSON.stringify(value);
+      const text = raw
+        ? value
+        : value === DATA_DETAILS
+          ? DATA_DETAILS_TEXT
+          : typeof value === "string" && value.length <= QUOTED_LENGTH
+            ? quoted(value)
+            : JSON.stringify(value);
       body += `${body ? "," : ""}${quoted(key)}:${text}`;
     }
     line += `,"details":{${body}}`;
   }
-  if (event.meta !== undefined) line += `,"meta":${JSON.stringify(event.meta)}`;
+  const meta = event.meta;
+  if (meta !== undefined) {
+    // Most meta is a state exit's next state alone.
+    const next = meta.next;
+    const onlyNext =
+      typeof next === "string" && next.length <= QUOTED_LENGTH && Object.keys(meta).length === 1;
+    line += `,"meta":${onlyNext ? `{"next":${quoted(next)}}` : JSON.stringify(meta)}`;
+  }
   return `${line}}`;
 }
 

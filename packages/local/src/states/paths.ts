@@ -112,20 +112,43 @@ function evaluateDynamic(text: string, data: unknown, context: ContextObject | u
   return readPath(data, text, context);
 }
 
+/** One field of a template object: its output name, and whether its value is a path to evaluate. */
+interface TemplateField {
+  name: string;
+  dynamic: boolean;
+  value: unknown;
+}
+
+/**
+ * Template objects' fields, worked out once per object: a definition's templates are evaluated at
+ * every state entry, and listing their keys and cutting `.$` off each time was most of the cost.
+ */
+const templateFields = new WeakMap<object, TemplateField[]>();
+
+function fieldsOf(template: object): TemplateField[] {
+  let fields = templateFields.get(template);
+  if (!fields) {
+    fields = Object.entries(template).map(([key, value]) => {
+      const dynamic = key.endsWith(".$");
+      if (dynamic && typeof value !== "string") {
+        throw new StatesError("States.Runtime", `The value of '${key}' must be a path or intrinsic function`);
+      }
+      return { name: dynamic ? key.slice(0, -2) : key, dynamic, value };
+    });
+    templateFields.set(template, fields);
+  }
+  return fields;
+}
+
 /** Builds a Parameters / ResultSelector / ItemSelector payload: keys ending in `.$` are evaluated. */
 export function applyTemplate(template: unknown, data: unknown, context?: ContextObject): unknown {
   if (Array.isArray(template)) return template.map((item) => applyTemplate(item, data, context));
   if (template === null || typeof template !== "object") return template;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(template)) {
-    if (key.endsWith(".$")) {
-      if (typeof value !== "string") {
-        throw new StatesError("States.Runtime", `The value of '${key}' must be a path or intrinsic function`);
-      }
-      out[key.slice(0, -2)] = evaluateDynamic(value, data, context);
-    } else {
-      out[key] = applyTemplate(value, data, context);
-    }
+  for (const field of fieldsOf(template)) {
+    out[field.name] = field.dynamic
+      ? evaluateDynamic(field.value as string, data, context)
+      : applyTemplate(field.value, data, context);
   }
   return out;
 }

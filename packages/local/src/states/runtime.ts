@@ -172,6 +172,8 @@ export class ExecutionRun {
   /** The last value `text()` serialised, and its text. */
   private lastValue: unknown;
   private lastText: string | undefined;
+  /** The Region in the state machine's ARN, which every service task's TaskScheduled names. */
+  private readonly region: string;
 
   constructor(
     private readonly services: RunServices,
@@ -186,6 +188,7 @@ export class ExecutionRun {
     }
     this.eventCount = recorded.length;
     for (const event of recorded) if (event.type === "ExecutionRedriven") this.redrivenAt = event.id;
+    this.region = identity.stateMachineArn.split(":")[3] ?? "";
   }
 
   /** Runs (or resumes) the top-level states; resolves with the output or rejects with the failure. */
@@ -562,19 +565,18 @@ export class ExecutionRun {
         state.Parameters === undefined ? effective : applyTemplate(state.Parameters, effective, withToken);
       timeout = this.taskSeconds(state, effective, "Timeout");
       heartbeat = this.taskSeconds(state, effective, "Heartbeat");
-      const timing = {
-        ...(timeout === undefined ? {} : { timeoutInSeconds: timeout }),
-        ...(heartbeat === undefined ? {} : { heartbeatInSeconds: heartbeat }),
-      };
-      const details =
+      // Built field by field rather than spread: object spreads took a quarter of a task's own time.
+      const details: Record<string, unknown> =
         resource.family === "lambda-function"
-          ? { resource: resource.resource, input: json(params), inputDetails: DATA_DETAILS, ...timing }
+          ? { resource: resource.resource, input: json(params), inputDetails: DATA_DETAILS }
           : {
-              ...identity,
-              region: this.identity.stateMachineArn.split(":")[3],
+              resourceType: resource.resourceType,
+              resource: resource.resource,
+              region: this.region,
               parameters: json(params),
-              ...timing,
             };
+      if (timeout !== undefined) details.timeoutInSeconds = timeout;
+      if (heartbeat !== undefined) details.heartbeatInSeconds = heartbeat;
       scheduled = this.emit(thread, names.scheduled, details, { token, timeout, heartbeat });
       attempt.began = true;
     }
@@ -618,7 +620,12 @@ export class ExecutionRun {
       names.succeeded,
       resource.family === "lambda-function"
         ? { output: json(result), outputDetails: DATA_DETAILS }
-        : { ...identity, output: json(result), outputDetails: DATA_DETAILS },
+        : {
+            resourceType: resource.resourceType,
+            resource: resource.resource,
+            output: json(result),
+            outputDetails: DATA_DETAILS,
+          },
     );
     return result;
   }
