@@ -163,8 +163,16 @@ describe("history lines", () => {
       fc.property(
         fc.jsonValue(),
         fc.jsonValue(),
-        fc.string(),
-        fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }),
+        // Short names are quoted from a cache, long ones each time (history.ts).
+        fc.oneof(fc.string(), fc.string({ minLength: 60, maxLength: 70 })),
+        // A state exit's meta (`next` alone) has a line of its own making.
+        fc.option(
+          fc.oneof(
+            fc.dictionary(fc.string(), fc.jsonValue()),
+            fc.record({ next: fc.oneof(fc.string(), fc.string({ minLength: 60, maxLength: 70 })) }),
+          ),
+          { nil: undefined },
+        ),
         (output, parameters, name, meta) => {
           // Arrange
           const stored: StoredEvent = {
