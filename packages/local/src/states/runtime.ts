@@ -17,7 +17,7 @@ import { readItems } from "./item-reader";
 import { type MapRunSpec, type ResultTransformation, runMapRun, stableId } from "./map-run";
 import { applyResultPath, applyTemplate, type ContextObject, readPath, selectPath } from "./paths";
 import { Interrupted, type RunServices } from "./run-types";
-import { after, sleep, type Timer } from "./timers";
+import { after, sleep, type Timer, whenAborted } from "./timers";
 import { newTaskToken } from "./tokens";
 
 /** The identity of the execution a run belongs to. */
@@ -100,34 +100,6 @@ const STATE_EVENTS = Object.fromEntries(
 
 /** The token wait of a task without a token: handed to its work, which never awaits it. */
 const NEVER: Promise<never> = new Promise(() => {});
-
-/** Each signal's abort listeners, behind the one EventTarget listener `whenAborted` gives it. */
-const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
-
-/**
- * Calls `listener` once when `signal` aborts; returns what stops listening. Every task attempt
- * listens for its execution's stop, and EventTarget's own add and remove cost more than the rest
- * of the attempt's bookkeeping (bench/engine.ts), so a signal gets one real listener and a Set.
- */
-function whenAborted(signal: AbortSignal, listener: () => void): () => void {
-  let listeners = abortListeners.get(signal);
-  if (!listeners) {
-    const own = new Set<() => void>();
-    signal.addEventListener(
-      "abort",
-      () => {
-        for (const call of [...own]) call();
-        own.clear();
-      },
-      { once: true },
-    );
-    abortListeners.set(signal, own);
-    listeners = own;
-  }
-  listeners.add(listener);
-  const registered = listeners;
-  return () => registered.delete(listener);
-}
 
 /** Splits a scope's events into state visits, each starting at a `…StateEntered` event. */
 function visitsOf(events: StoredEvent[]): StoredEvent[][] {
